@@ -1,0 +1,1 @@
+"""The REST API (FastAPI). Every endpoint needs a bearer token."""

@@ -1,0 +1,1 @@
+"""The ``kanri`` command. It talks to the API, never to the database."""

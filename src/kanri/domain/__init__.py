@@ -1,0 +1,1 @@
+"""Pure model and decisions. Nothing in this package performs I/O."""

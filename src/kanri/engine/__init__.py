@@ -1,0 +1,1 @@
+"""What kanri does: registering machines, power control, the power-state sync loop."""

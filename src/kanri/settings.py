@@ -1,0 +1,48 @@
+"""Where kanri keeps its files and how its parts find each other; read from the environment.
+
+``KANRI_DATA_DIR``      data directory (default ``~/.local/share/kanri``): the SQLite
+                        database, the secret key, the admin token.
+``KANRI_DATABASE_URL``  SQLAlchemy URL; default SQLite in the data directory. For
+                        PostgreSQL: ``postgresql+psycopg://user:pass@host:5432/kanri``.
+``KANRI_URL``           where the CLI finds the API (default ``http://127.0.0.1:8642``).
+``KANRI_TOKEN``         API token for the CLI; default: the admin token file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PORT = 8642
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    @property
+    def token_file(self) -> Path:
+        return self.data_dir / "admin.token"
+
+    @classmethod
+    def from_env(cls, data_dir: Path | None = None) -> Settings:
+        if data_dir is None:
+            env = os.environ.get("KANRI_DATA_DIR")
+            data_dir = Path(env) if env else Path.home() / ".local" / "share" / "kanri"
+        data_dir = data_dir.expanduser().absolute()
+        url = os.environ.get("KANRI_DATABASE_URL") or f"sqlite:///{data_dir / 'kanri.db'}"
+        return cls(data_dir=data_dir, database_url=url)
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def api_url() -> str:
+    return os.environ.get("KANRI_URL", DEFAULT_URL).rstrip("/")

@@ -1,0 +1,1 @@
+"""SQLAlchemy tables, Alembic migrations and the repository the engine talks to."""

@@ -1,0 +1,272 @@
+"""The repository: every query the engine makes, returning domain values, never rows."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets as _random
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from kanri.domain.errors import Conflict, NotFound
+from kanri.domain.model import Bmc, FcPort, Machine, Nic, SystemInventory
+from kanri.domain.states import Health, PowerState
+from kanri.store.db import Database
+from kanri.store.secrets import Secrets
+from kanri.store.tables import ApiTokenRow, BmcRow, EventRow, MachineRow, utcnow
+
+
+def _machine(row: MachineRow) -> Machine:
+    inventory = SystemInventory(
+        system_id=row.system_id,
+        manufacturer=row.manufacturer,
+        model=row.model,
+        serial=row.serial,
+        uuid=row.uuid,
+        cpu_cores=row.cpu_cores,
+        memory_mib=row.memory_mib,
+        nics=tuple(Nic(n["name"], n["mac"]) for n in row.nics or ()),
+        fc_ports=tuple(FcPort(p["name"], p["wwpn"]) for p in row.fc_ports or ()),
+        health=Health(row.health),
+        power=PowerState(row.power),
+    )
+    return Machine(
+        name=row.name,
+        bmc_url=row.bmc.url,
+        system_id=row.system_id,
+        driver=row.bmc.driver,
+        inventory=inventory,
+        power=PowerState(row.power),
+        power_checked_at=row.power_checked_at,
+        desired_power=PowerState(row.desired_power) if row.desired_power else None,
+        health=Health(row.health),
+        reachable=row.reachable,
+    )
+
+
+def _apply_inventory(row: MachineRow, inv: SystemInventory) -> None:
+    row.manufacturer = inv.manufacturer
+    row.model = inv.model
+    row.serial = inv.serial
+    row.uuid = inv.uuid
+    row.cpu_cores = inv.cpu_cores
+    row.memory_mib = inv.memory_mib
+    row.nics = [{"name": n.name, "mac": n.mac} for n in inv.nics]
+    row.fc_ports = [{"name": p.name, "wwpn": p.wwpn} for p in inv.fc_ports]
+    row.health = inv.health.value
+    if inv.power is not PowerState.UNKNOWN:
+        row.power = inv.power.value
+        row.power_checked_at = utcnow()
+
+
+class Repository:
+    def __init__(self, db: Database, secrets: Secrets) -> None:
+        self.db = db
+        self.secrets = secrets
+
+    # machines ---------------------------------------------------------------------------
+
+    def _row(self, session: Session, name: str) -> MachineRow:
+        row = session.scalars(
+            select(MachineRow).where(MachineRow.name == name).options(selectinload(MachineRow.bmc))
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"no machine named {name!r}")
+        return row
+
+    def add_machines(
+        self, bmc: Bmc, driver: str, found: dict[str, SystemInventory]
+    ) -> list[Machine]:
+        """Register every machine found behind ``bmc`` in one transaction: all or none."""
+        with self.db.session() as session:
+            taken = session.scalars(
+                select(MachineRow.name).where(MachineRow.name.in_(list(found)))
+            ).all()
+            if taken:
+                raise Conflict(f"a machine named {', '.join(sorted(taken))} already exists")
+            bmc_row = session.scalars(select(BmcRow).where(BmcRow.url == bmc.url)).one_or_none()
+            if bmc_row is None:
+                bmc_row = BmcRow(
+                    url=bmc.url,
+                    username=bmc.username,
+                    password_encrypted=self.secrets.encrypt(bmc.password),
+                    verify_tls=bmc.verify_tls,
+                    driver=driver,
+                )
+                session.add(bmc_row)
+                session.flush()
+            else:
+                known = set(
+                    session.scalars(
+                        select(MachineRow.system_id).where(MachineRow.bmc_id == bmc_row.id)
+                    ).all()
+                )
+                again = sorted(known & {inv.system_id for inv in found.values()})
+                if again:
+                    raise Conflict(
+                        f"{bmc.url} is already registered with system(s) {', '.join(again)}"
+                    )
+            rows = []
+            for name, inv in found.items():
+                row = MachineRow(name=name, bmc_id=bmc_row.id, system_id=inv.system_id)
+                row.bmc = bmc_row
+                _apply_inventory(row, inv)
+                session.add(row)
+                rows.append(row)
+            try:
+                session.flush()
+            except IntegrityError as exc:  # a concurrent add won the race
+                raise Conflict(f"machine or BMC already registered: {exc.orig}") from None
+            return [_machine(r) for r in rows]
+
+    def list_machines(self) -> list[Machine]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(MachineRow).options(selectinload(MachineRow.bmc)).order_by(MachineRow.name)
+            ).all()
+            return [_machine(r) for r in rows]
+
+    def get_machine(self, name: str) -> Machine:
+        with self.db.session() as session:
+            return _machine(self._row(session, name))
+
+    def bmc_of(self, name: str) -> tuple[Machine, Bmc]:
+        """The machine and its BMC, password decrypted, for a driver call."""
+        with self.db.session() as session:
+            row = self._row(session, name)
+            return _machine(row), self._bmc(row.bmc)
+
+    def _bmc(self, row: BmcRow) -> Bmc:
+        return Bmc(
+            url=row.url,
+            username=row.username,
+            password=self.secrets.decrypt(row.password_encrypted),
+            verify_tls=row.verify_tls,
+        )
+
+    def machines_with_bmcs(self) -> list[tuple[Machine, Bmc]]:
+        with self.db.session() as session:
+            bmcs = session.scalars(select(BmcRow).options(selectinload(BmcRow.machines))).all()
+            out: list[tuple[Machine, Bmc]] = []
+            for bmc_row in bmcs:
+                bmc = self._bmc(bmc_row)
+                out.extend((_machine(m), bmc) for m in bmc_row.machines)
+            return out
+
+    def remove_machine(self, name: str) -> None:
+        with self.db.session() as session:
+            row = self._row(session, name)
+            bmc_row = row.bmc
+            session.delete(row)
+            session.flush()
+            left = session.scalars(
+                select(MachineRow.id).where(MachineRow.bmc_id == bmc_row.id).limit(1)
+            ).first()
+            if left is None:  # the BMC's last machine: forget its credentials too
+                session.delete(bmc_row)
+
+    def rename_machine(self, name: str, new_name: str) -> Machine:
+        with self.db.session() as session:
+            row = self._row(session, name)
+            if (
+                new_name != name
+                and session.scalars(
+                    select(MachineRow.id).where(MachineRow.name == new_name)
+                ).first()
+            ):
+                raise Conflict(f"a machine named {new_name!r} already exists")
+            row.name = new_name
+            session.flush()
+            return _machine(row)
+
+    def update_inventory(self, name: str, inv: SystemInventory) -> Machine:
+        with self.db.session() as session:
+            row = self._row(session, name)
+            _apply_inventory(row, inv)
+            row.reachable = True
+            session.flush()
+            return _machine(row)
+
+    def record_power(
+        self, name: str, power: PowerState, reachable: bool, at: datetime | None = None
+    ) -> bool:
+        """Store an observation; returns whether anything changed (no change, no write)."""
+        with self.db.session() as session:
+            row = self._row(session, name)
+            if row.power == power.value and row.reachable == reachable:
+                return False
+            row.power = power.value
+            row.reachable = reachable
+            row.power_checked_at = at or utcnow()
+            return True
+
+    def set_desired_power(self, name: str, desired: PowerState | None) -> None:
+        with self.db.session() as session:
+            self._row(session, name).desired_power = desired.value if desired else None
+
+    # events -----------------------------------------------------------------------------
+
+    def add_event(
+        self,
+        kind: str,
+        severity: str,
+        target: str | None,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> int:
+        with self.db.session() as session:
+            row = EventRow(
+                kind=kind, severity=severity, target=target, message=message, details=details or {}
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def list_events(self, target: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        with self.db.session() as session:
+            query = select(EventRow).order_by(EventRow.id.desc()).limit(limit)
+            if target:
+                query = query.where(EventRow.target == target)
+            return [
+                {
+                    "id": e.id,
+                    "at": e.at.isoformat(),
+                    "kind": e.kind,
+                    "severity": e.severity,
+                    "target": e.target,
+                    "message": e.message,
+                    "details": e.details,
+                }
+                for e in session.scalars(query).all()
+            ]
+
+    # API tokens -------------------------------------------------------------------------
+
+    def create_token(self, name: str) -> str:
+        """A new token; only its hash is stored, so the plaintext is returned once."""
+        token = _random.token_urlsafe(32)
+        with self.db.session() as session:
+            session.execute(delete(ApiTokenRow).where(ApiTokenRow.name == name))
+            session.add(ApiTokenRow(name=name, sha256=_digest(token)))
+        return token
+
+    def has_token(self, name: str) -> bool:
+        with self.db.session() as session:
+            return (
+                session.scalars(select(ApiTokenRow.id).where(ApiTokenRow.name == name)).first()
+                is not None
+            )
+
+    def check_token(self, token: str) -> str | None:
+        """The token's name if it is valid."""
+        with self.db.session() as session:
+            return session.scalars(
+                select(ApiTokenRow.name).where(ApiTokenRow.sha256 == _digest(token))
+            ).first()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,104 @@
+"""The configuration database. Change a table only together with a migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class BmcRow(Base):
+    """A management endpoint; one BMC may manage many machines (a chassis manager)."""
+
+    __tablename__ = "bmcs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(512), unique=True)
+    username: Mapped[str] = mapped_column(String(255))
+    password_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    verify_tls: Mapped[bool] = mapped_column(Boolean, default=True)
+    driver: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    machines: Mapped[list[MachineRow]] = relationship(back_populates="bmc")
+
+
+class MachineRow(Base):
+    __tablename__ = "machines"
+    __table_args__ = (UniqueConstraint("bmc_id", "system_id", name="uq_machines_bmc_system"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    bmc_id: Mapped[int] = mapped_column(ForeignKey("bmcs.id", ondelete="RESTRICT"), index=True)
+    system_id: Mapped[str] = mapped_column(String(255))
+    manufacturer: Mapped[str | None] = mapped_column(String(255))
+    model: Mapped[str | None] = mapped_column(String(255))
+    serial: Mapped[str | None] = mapped_column(String(255))
+    uuid: Mapped[str | None] = mapped_column(String(64))
+    cpu_cores: Mapped[int | None] = mapped_column(Integer)
+    memory_mib: Mapped[int | None] = mapped_column(Integer)
+    nics: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    fc_ports: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    health: Mapped[str] = mapped_column(String(16), default="unknown")
+    power: Mapped[str] = mapped_column(String(16), default="unknown")
+    power_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What kanri last asked for; a settled reading that differs is a drift event.
+    desired_power: Mapped[str | None] = mapped_column(String(16))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    bmc: Mapped[BmcRow] = relationship(back_populates="machines")
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    # The target's name is kept as text so the event outlives the machine.
+    target: Mapped[str | None] = mapped_column(String(63), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
