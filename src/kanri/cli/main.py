@@ -2,18 +2,80 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="kanri: manage a datacenter's servers, physical and logical alike.")
+from kanri import __version__
+from kanri.cli import event, machine, power
+from kanri.cli.context import CliContext
+from kanri.cli.errors import CliError, ExitCode
+from kanri.cli.output import err, error
+from kanri.cli.serve import serve
+from kanri.domain.errors import KanriError
+
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help=(
+        "kanri: manage a datacenter's servers, physical and logical alike.\n\n"
+        "Start the manager with 'kanri serve'; every other command talks to its API "
+        "(--url or KANRI_URL, default http://127.0.0.1:8642) with the token from "
+        "KANRI_DATA_DIR/admin.token.\n\n"
+        "Exit codes: 0 ok, 1 error, 2 bad usage or input, 3 not found, 4 conflict, "
+        "5 BMC failed, 6 API unreachable or token refused, 7 timed out waiting."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(machine.app, name="machine")
+app.add_typer(power.app, name="power")
+app.add_typer(event.app, name="event")
+app.command("serve")(serve)
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None, typer.Option("--url", envvar="KANRI_URL", help="kanri API URL")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", envvar="KANRI_TOKEN", help="API token")
+    ] = None,
+    token_file: Annotated[
+        Path | None, typer.Option("--token-file", help="file holding the API token")
+    ] = None,
+) -> None:
+    ctx.obj = CliContext(url=url, token=token, token_file=token_file)
 
 
 @app.command()
 def version() -> None:
     """Print kanri's version."""
-    from kanri import __version__
-
     typer.echo(__version__)
 
 
 def main() -> None:
-    app()
+    try:
+        app(standalone_mode=False)
+    except CliError as exc:
+        if str(exc):  # empty when each failure was reported already
+            error(str(exc))
+        sys.exit(exc.code)
+    except KanriError as exc:
+        error(str(exc))
+        sys.exit(ExitCode.ERROR)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(ExitCode.ERROR)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(ExitCode.USAGE)
+        raise

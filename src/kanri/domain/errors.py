@@ -17,3 +17,28 @@ class Conflict(KanriError):
 
 class Invalid(KanriError):
     pass
+
+
+class BmcError(KanriError):
+    """A BMC could not do what was asked. ``str()`` is one line for an operator."""
+
+    def __init__(self, bmc_url: str, message: str) -> None:
+        super().__init__(f"{bmc_url}: {message}")
+        self.bmc_url = bmc_url
+        self.reason = message
+
+
+class BmcUnreachable(BmcError):
+    """No answer: refused connection, DNS failure, timeout, TLS failure."""
+
+
+class BmcAuthFailed(BmcError):
+    """The BMC answered and rejected the credentials."""
+
+
+class BmcProtocolError(BmcError):
+    """The BMC answered, but not as the protocol says it should, or refused the request."""
+
+
+class SystemNotFound(BmcError):
+    """The BMC does not manage a system with that id (any more)."""

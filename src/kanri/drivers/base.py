@@ -9,33 +9,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from kanri.domain.errors import (
+    BmcAuthFailed,
+    BmcError,
+    BmcProtocolError,
+    BmcUnreachable,
+    SystemNotFound,
+)
 from kanri.domain.model import Bmc, SystemInventory
 from kanri.domain.states import BootTarget, Health, PowerAction, PowerState
 
+__all__ = [
+    "BmcAuthFailed",
+    "BmcProtocolError",
+    "BmcUnreachable",
+    "DriverError",
+    "DriverOptions",
+    "InventoryDriver",
+    "PowerDriver",
+    "SystemNotFound",
+]
 
-class DriverError(Exception):
-    """A BMC could not do what was asked. ``str()`` is one line for an operator."""
-
-    def __init__(self, bmc_url: str, message: str) -> None:
-        super().__init__(f"{bmc_url}: {message}")
-        self.bmc_url = bmc_url
-        self.reason = message
-
-
-class BmcUnreachable(DriverError):
-    """No answer: refused connection, DNS failure, timeout, TLS failure."""
-
-
-class BmcAuthFailed(DriverError):
-    """The BMC answered and rejected the credentials."""
-
-
-class BmcProtocolError(DriverError):
-    """The BMC answered, but not as the protocol says it should, or refused the request."""
-
-
-class SystemNotFound(DriverError):
-    """The BMC does not manage a system with that id (any more)."""
+# The errors drivers raise are domain errors: an operator sees them as they are.
+DriverError = BmcError
 
 
 @dataclass(frozen=True, slots=True)

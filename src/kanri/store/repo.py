@@ -11,8 +11,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from kanri.domain.errors import Conflict, NotFound
+from kanri.domain.errors import Conflict, Invalid, NotFound
 from kanri.domain.model import Bmc, FcPort, Machine, Nic, SystemInventory
+from kanri.domain.naming import check_name
 from kanri.domain.states import Health, PowerState
 from kanri.store.db import Database
 from kanri.store.secrets import Secrets
@@ -81,13 +82,20 @@ class Repository:
         self, bmc: Bmc, driver: str, found: dict[str, SystemInventory]
     ) -> list[Machine]:
         """Register every machine found behind ``bmc`` in one transaction: all or none."""
+        if not found:
+            raise Invalid(f"no systems found behind {bmc.url}: nothing to add")
+        for name in found:
+            check_name(name)
         with self.db.session() as session:
             taken = session.scalars(
                 select(MachineRow.name).where(MachineRow.name.in_(list(found)))
             ).all()
             if taken:
                 raise Conflict(f"a machine named {', '.join(sorted(taken))} already exists")
-            bmc_row = session.scalars(select(BmcRow).where(BmcRow.url == bmc.url)).one_or_none()
+            # Locked (on PostgreSQL) so that a concurrent remove cannot drop it under us.
+            bmc_row = session.scalars(
+                select(BmcRow).where(BmcRow.url == bmc.url).with_for_update()
+            ).one_or_none()
             if bmc_row is None:
                 bmc_row = BmcRow(
                     url=bmc.url,
@@ -97,7 +105,10 @@ class Repository:
                     driver=driver,
                 )
                 session.add(bmc_row)
-                session.flush()
+                try:
+                    session.flush()
+                except IntegrityError:  # a concurrent add of the same BMC won the race
+                    raise Conflict(f"{bmc.url} was registered at the same time; retry") from None
             else:
                 known = set(
                     session.scalars(
@@ -149,7 +160,9 @@ class Repository:
 
     def machines_with_bmcs(self) -> list[tuple[Machine, Bmc]]:
         with self.db.session() as session:
-            bmcs = session.scalars(select(BmcRow).options(selectinload(BmcRow.machines))).all()
+            bmcs = session.scalars(
+                select(BmcRow).options(selectinload(BmcRow.machines)).order_by(BmcRow.id)
+            ).all()
             out: list[tuple[Machine, Bmc]] = []
             for bmc_row in bmcs:
                 bmc = self._bmc(bmc_row)
@@ -159,7 +172,11 @@ class Repository:
     def remove_machine(self, name: str) -> None:
         with self.db.session() as session:
             row = self._row(session, name)
-            bmc_row = row.bmc
+            # Lock the BMC (on PostgreSQL) so that two removes of its last two machines
+            # cannot both see the other one still there and leave the BMC behind.
+            bmc_row = session.scalars(
+                select(BmcRow).where(BmcRow.id == row.bmc_id).with_for_update()
+            ).one()
             session.delete(row)
             session.flush()
             left = session.scalars(
@@ -169,6 +186,7 @@ class Repository:
                 session.delete(bmc_row)
 
     def rename_machine(self, name: str, new_name: str) -> Machine:
+        check_name(new_name)
         with self.db.session() as session:
             row = self._row(session, name)
             if (
@@ -179,7 +197,10 @@ class Repository:
             ):
                 raise Conflict(f"a machine named {new_name!r} already exists")
             row.name = new_name
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # a concurrent add or rename took the name
+                raise Conflict(f"a machine named {new_name!r} already exists") from None
             return _machine(row)
 
     def update_inventory(self, name: str, inv: SystemInventory) -> Machine:
@@ -228,7 +249,7 @@ class Repository:
     def list_events(self, target: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         with self.db.session() as session:
             query = select(EventRow).order_by(EventRow.id.desc()).limit(limit)
-            if target:
+            if target is not None:
                 query = query.where(EventRow.target == target)
             return [
                 {

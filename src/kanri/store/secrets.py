@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -25,14 +26,22 @@ def write_private(path: Path, data: bytes) -> None:
 class Secrets:
     def __init__(self, key_file: Path) -> None:
         if not key_file.exists():
-            write_private(key_file, Fernet.generate_key())
+            # If another process creates it first, use theirs.
+            with contextlib.suppress(FileExistsError):
+                write_private(key_file, Fernet.generate_key())
         mode = key_file.stat().st_mode & 0o077
         if mode:
             raise SecretsError(
                 f"{key_file} is readable by others (mode {oct(key_file.stat().st_mode & 0o777)}); "
                 f"run: chmod 600 {key_file}"
             )
-        self._fernet = Fernet(key_file.read_bytes().strip())
+        try:
+            self._fernet = Fernet(key_file.read_bytes().strip())
+        except ValueError:
+            raise SecretsError(
+                f"{key_file} is not a kanri secret key (expected 32 url-safe base64-encoded "
+                "bytes); restore the right key file"
+            ) from None
         self.key_file = key_file
 
     def encrypt(self, secret: str) -> bytes:

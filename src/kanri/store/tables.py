@@ -15,13 +15,43 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that reads back timezone-aware in UTC on every backend.
+
+    PostgreSQL keeps the offset (``timestamptz``); SQLite keeps none and would hand back naive
+    values, and would silently drop a non-UTC offset on the way in. So values are converted to
+    UTC before they are stored and marked UTC when read. Naive values are refused: their zone is
+    a guess. In migrations this is plain ``sa.DateTime(timezone=True)``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: use an aware one, e.g. datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -47,7 +77,7 @@ class BmcRow(Base):
     password_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     verify_tls: Mapped[bool] = mapped_column(Boolean, default=True)
     driver: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     machines: Mapped[list[MachineRow]] = relationship(back_populates="bmc")
 
@@ -70,14 +100,12 @@ class MachineRow(Base):
     fc_ports: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     health: Mapped[str] = mapped_column(String(16), default="unknown")
     power: Mapped[str] = mapped_column(String(16), default="unknown")
-    power_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    power_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # What kanri last asked for; a settled reading that differs is a drift event.
     desired_power: Mapped[str | None] = mapped_column(String(16))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     bmc: Mapped[BmcRow] = relationship(back_populates="machines")
 
@@ -86,7 +114,7 @@ class EventRow(Base):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
     # The target's name is kept as text so the event outlives the machine.
@@ -101,4 +129,4 @@ class ApiTokenRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -1,0 +1,58 @@
+"""The FastAPI application around one :class:`Manager`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kanri import __version__
+from kanri.api import problems
+from kanri.api.deps import CallerDep, ManagerDep
+from kanri.api.routes import events, machines, power
+from kanri.engine.manager import Manager
+
+
+def create_app(manager: Manager, manage_lifecycle: bool = True) -> FastAPI:
+    """The API for ``manager``; it starts and stops the manager with the app by default."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            manager.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                manager.stop()
+
+    app = FastAPI(
+        title="kanri",
+        version=__version__,
+        description="Manage a datacenter's servers, physical and logical alike.",
+        lifespan=lifespan,
+    )
+    app.state.manager = manager
+    problems.install(app)
+    app.include_router(machines.router)
+    app.include_router(power.router)
+    app.include_router(events.router)
+
+    @app.get("/api/v1/status", tags=["manager"])
+    def manager_status(manager: ManagerDep, _: CallerDep) -> dict[str, object]:
+        """The manager's version and its last power-sync sweep."""
+        sweep = manager.sync.last_sweep
+        return {
+            "version": __version__,
+            "last_sweep": None
+            if sweep is None
+            else {
+                "machines": sweep.machines,
+                "failed": sweep.failed,
+                "changed": sweep.changed,
+                "seconds": round(sweep.seconds, 3),
+            },
+        }
+
+    return app

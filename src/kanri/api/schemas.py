@@ -1,0 +1,126 @@
+"""Request and response bodies. BMC passwords go in, never out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kanri.domain.model import Machine
+from kanri.domain.naming import NAME_PATTERN
+from kanri.domain.states import Health, PowerAction, PowerState
+from kanri.engine.power import PowerReading, PowerResult
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MachineIn(_In):
+    name: str = Field(
+        pattern=NAME_PATTERN,
+        description="Machine name; with several systems behind the BMC, the prefix of each.",
+    )
+    bmc_url: str = Field(min_length=1, max_length=512, examples=["https://10.0.0.5"])
+    username: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=1, max_length=1024, json_schema_extra={"writeOnly": True})
+    verify_tls: bool = True
+    driver: str = "redfish"
+    system_id: str | None = Field(None, description="Register only this system of the BMC.")
+
+
+class RenameIn(_In):
+    name: str = Field(pattern=NAME_PATTERN)
+
+
+class PowerIn(_In):
+    action: PowerAction
+
+
+class NicOut(BaseModel):
+    name: str
+    mac: str
+
+
+class FcPortOut(BaseModel):
+    name: str
+    wwpn: str
+
+
+class MachineOut(BaseModel):
+    name: str
+    bmc_url: str
+    system_id: str
+    driver: str
+    manufacturer: str | None
+    model: str | None
+    serial: str | None
+    uuid: str | None
+    cpu_cores: int | None
+    memory_mib: int | None
+    nics: list[NicOut]
+    fc_ports: list[FcPortOut]
+    health: Health
+    power: PowerState
+    power_checked_at: datetime | None
+    desired_power: PowerState | None
+    reachable: bool
+
+    @classmethod
+    def of(cls, m: Machine) -> MachineOut:
+        inv = m.inventory
+        return cls(
+            name=m.name,
+            bmc_url=m.bmc_url,
+            system_id=m.system_id,
+            driver=m.driver,
+            manufacturer=inv.manufacturer,
+            model=inv.model,
+            serial=inv.serial,
+            uuid=inv.uuid,
+            cpu_cores=inv.cpu_cores,
+            memory_mib=inv.memory_mib,
+            nics=[NicOut(name=n.name, mac=n.mac) for n in inv.nics],
+            fc_ports=[FcPortOut(name=p.name, wwpn=p.wwpn) for p in inv.fc_ports],
+            health=m.health,
+            power=m.power,
+            power_checked_at=m.power_checked_at,
+            desired_power=m.desired_power,
+            reachable=m.reachable,
+        )
+
+
+class PowerOut(BaseModel):
+    machine: str
+    power: PowerState
+    desired: PowerState | None
+    reachable: bool
+
+    @classmethod
+    def of(cls, r: PowerReading) -> PowerOut:
+        return cls(machine=r.machine, power=r.power, desired=r.desired, reachable=r.reachable)
+
+
+class PowerActionOut(BaseModel):
+    machine: str
+    action: PowerAction
+    previous: PowerState
+    sent: bool
+    target: PowerState
+
+    @classmethod
+    def of(cls, r: PowerResult) -> PowerActionOut:
+        return cls(
+            machine=r.machine, action=r.action, previous=r.previous, sent=r.sent, target=r.target
+        )
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    severity: str
+    target: str | None
+    message: str
+    details: dict[str, Any]

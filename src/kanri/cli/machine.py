@@ -1,0 +1,161 @@
+"""kanri machine: register machines by their BMC, list, show, rename, refresh, remove."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from kanri.cli.context import api
+from kanri.cli.errors import CliError, ExitCode
+from kanri.cli.output import Format, emit_json, out, table
+
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Physical machines, registered by their BMC.",
+    no_args_is_help=True,
+)
+
+OutputOpt = Annotated[
+    Format, typer.Option("--output", "-o", help="table for people, json for scripts")
+]
+
+_LIST_COLUMNS = [
+    ("NAME", lambda m: m["name"]),
+    ("POWER", lambda m: m["power"] if m["reachable"] else "unreachable"),
+    ("HEALTH", lambda m: m["health"]),
+    ("MODEL", lambda m: " ".join(filter(None, [m["manufacturer"], m["model"]])) or None),
+    ("CORES", lambda m: m["cpu_cores"]),
+    ("MEMORY", lambda m: f"{m['memory_mib'] // 1024} GiB" if m["memory_mib"] else None),
+    ("BMC", lambda m: f"{m['bmc_url']} #{m['system_id']}"),
+]
+
+
+def _read_password(path: Path) -> str:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text()
+    except OSError as exc:
+        raise CliError(f"cannot read the password file: {exc}", ExitCode.USAGE) from None
+    password = text.splitlines()[0] if text else ""
+    if not password:
+        raise CliError(f"the password file {path} is empty", ExitCode.USAGE)
+    return password
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Machine name; with several systems, their prefix.")],
+    bmc: Annotated[str, typer.Option("--bmc", help="BMC URL, e.g. https://10.0.0.5")],
+    user: Annotated[str, typer.Option("--user", "-u", help="BMC user name")],
+    password_file: Annotated[
+        Path,
+        typer.Option("--password-file", help="file whose first line is the password; - for stdin"),
+    ],
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="do not verify the BMC's TLS certificate")
+    ] = False,
+    driver: Annotated[str, typer.Option(help="driver name (redfish, fake, ...)")] = "redfish",
+    system: Annotated[
+        str | None, typer.Option("--system", help="register only this system id of the BMC")
+    ] = None,
+    output: OutputOpt = Format.TABLE,
+) -> None:
+    """Discover what a BMC manages and register it.
+
+    A BMC with one system gives it NAME; a chassis manager with several systems gives each
+    `NAME-SYSTEMID` (the system id lower-cased, other characters turned into '-'). Rename afterwards
+    with 'kanri machine rename'.
+    """
+    body: dict[str, Any] = {
+        "name": name,
+        "bmc_url": bmc,
+        "username": user,
+        "password": _read_password(password_file),
+        "verify_tls": not insecure,
+        "driver": driver,
+        "system_id": system,
+    }
+    machines = api(ctx).post("/api/v1/machines", body)
+    if output is Format.JSON:
+        emit_json(machines)
+        return
+    table(machines, _LIST_COLUMNS, title=f"registered {len(machines)} machine(s)")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, output: OutputOpt = Format.TABLE) -> None:
+    """List every machine with its last known power and health."""
+    machines = api(ctx).get("/api/v1/machines")
+    if output is Format.JSON:
+        emit_json(machines)
+    elif not machines:
+        out.print("no machines yet: add one with 'kanri machine add NAME --bmc URL ...'")
+    else:
+        table(machines, _LIST_COLUMNS)
+
+
+@app.command("show")
+def show(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> None:
+    """Show one machine's inventory: identity, CPU, memory, NICs, Fibre Channel ports."""
+    m = api(ctx).get(f"/api/v1/machines/{name}")
+    if output is Format.JSON:
+        emit_json(m)
+        return
+    fields = [
+        ("name", m["name"]),
+        ("power", m["power"] + ("" if m["reachable"] else " (BMC unreachable)")),
+        ("desired power", m["desired_power"] or "-"),
+        ("health", m["health"]),
+        ("manufacturer", m["manufacturer"]),
+        ("model", m["model"]),
+        ("serial", m["serial"]),
+        ("uuid", m["uuid"]),
+        ("cpu cores", m["cpu_cores"]),
+        ("memory", f"{m['memory_mib']} MiB" if m["memory_mib"] else None),
+        ("bmc", f"{m['bmc_url']} (system {m['system_id']}, driver {m['driver']})"),
+        ("checked", m["power_checked_at"]),
+    ]
+    for label, value in fields:
+        out.print(f"[bold]{label:>14}[/]  {escape(str(value if value is not None else '-'))}")
+    for nic in m["nics"]:
+        out.print(f"[bold]{'nic':>14}[/]  {escape(nic['name'])}  {nic['mac']}")
+    for port in m["fc_ports"]:
+        out.print(f"[bold]{'fc port':>14}[/]  {escape(port['name'])}  {port['wwpn']}")
+
+
+@app.command("rename")
+def rename(ctx: typer.Context, name: str, new_name: str) -> None:
+    """Give a machine another name."""
+    api(ctx).patch(f"/api/v1/machines/{name}", {"name": new_name})
+    out.print(f"renamed {name} to {new_name}")
+
+
+@app.command("refresh")
+def refresh(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> None:
+    """Read a machine's inventory and health from its BMC again."""
+    m = api(ctx).post(f"/api/v1/machines/{name}/refresh")
+    if output is Format.JSON:
+        emit_json(m)
+    else:
+        table([m], _LIST_COLUMNS)
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Forget a machine. Its power is left as it is; its BMC is not touched."""
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CliError(
+                f"refusing to remove {name} without --yes (no terminal to ask)", ExitCode.USAGE
+            )
+        typer.confirm(f"Remove machine {name} from kanri?", abort=True)
+    api(ctx).delete(f"/api/v1/machines/{name}")
+    out.print(f"removed {name}")

@@ -1,0 +1,63 @@
+"""Tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def error(message: str) -> None:
+    """One line on stderr; the message is shown as is, never read as markup."""
+    err.print(f"[red]error:[/] {escape(message)}")
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True))
+
+
+Column = tuple[str, Callable[[dict[str, Any]], object]]
+
+
+def table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[Column], title: str | None = None
+) -> None:
+    t = Table(title=title, show_edge=False, header_style="bold")
+    for heading, _ in columns:
+        t.add_column(heading)
+    for row in rows:
+        t.add_row(*(_cell(get(row)) for _, get in columns))
+    out.print(t)
+
+
+_STYLE = {
+    "on": "green",
+    "off": "dim",
+    "ok": "green",
+    "warning": "yellow",
+    "critical": "red",
+    "unknown": "magenta",
+    "powering_on": "cyan",
+    "powering_off": "cyan",
+}
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    text = str(value)
+    style = _STYLE.get(text)
+    return f"[{style}]{text}[/]" if style else text.replace("[", r"\[")

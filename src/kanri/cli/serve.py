@@ -1,0 +1,51 @@
+"""kanri serve: the manager (API and power-state sync loop) in the foreground."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kanri.cli.output import err
+from kanri.settings import DEFAULT_PORT, Settings
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="data directory [env KANRI_DATA_DIR; ~/.local/share/kanri]"),
+]
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = DEFAULT_PORT,
+    data_dir: DataDirOpt = None,
+    sync_interval: Annotated[
+        float, typer.Option(help="seconds between power-state sweeps", min=0.5)
+    ] = 10.0,
+    workers: Annotated[int, typer.Option(help="driver calls in flight at once", min=1)] = 32,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the manager: the REST API and the power-state sync loop. Ctrl-C stops it.
+
+    The database is SQLite in the data directory unless KANRI_DATABASE_URL names another
+    (postgresql+psycopg://...). At first start an admin API token is written to
+    DATA_DIR/admin.token (owner-only); the CLI reads it from there.
+    """
+    import uvicorn
+
+    from kanri.api.app import create_app
+    from kanri.engine.manager import Manager, ManagerOptions
+    from kanri.engine.sync import SyncOptions
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings.from_env(data_dir)
+    manager = Manager(
+        settings, ManagerOptions(workers=workers, sync=SyncOptions(interval=sync_interval))
+    )
+    err.print(f"kanri API on http://{host}:{port}  (token: {settings.token_file})")
+    app = create_app(manager)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)

@@ -1,0 +1,255 @@
+"""Good BMC manners: one reused sushy client per BMC, a cap on requests in flight to it,
+bounded timeouts and retries, and a logout when the manager stops.
+
+A BMC has a handful of session slots and a slow CPU; a manager that logs in for every
+poll fills the slots and locks operators out of the BMC's own web page.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+import sushy
+import sushy.exceptions as sushy_exc
+from sushy.auth import SessionOrBasicAuth
+from sushy.connector import Connector
+
+from kanri.domain.errors import Invalid
+from kanri.domain.model import Bmc
+from kanri.drivers.base import DriverOptions, SystemNotFound
+from kanri.drivers.redfish.errors import nothing_was_sent, to_driver_error
+from kanri.drivers.redfish.mapping import JsonDoc, MalformedAnswer, member_paths, system_id_of
+
+LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def check_bmc_url(url: str) -> str:
+    """``scheme://host[:port]`` of a BMC URL, or :class:`Invalid` before any network I/O."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # raises ValueError on a port that is not a number in range
+    except ValueError as exc:
+        raise Invalid(f"invalid BMC URL {url!r}: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise Invalid(f"invalid BMC URL {url!r}: the scheme must be https:// or http://")
+    if not parts.hostname:
+        raise Invalid(f"invalid BMC URL {url!r}: no host name")
+    if parts.username or parts.password:
+        raise Invalid(f"invalid BMC URL {url!r}: give credentials separately, not in the URL")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+class RedfishClient:
+    """One logged-in sushy client for one BMC, with typed JSON reads.
+
+    The connector and the auth object are built here and handed to ``sushy.Sushy`` so that
+    kanri holds them by public name: the connector for plain GETs, the auth for logout.
+    """
+
+    def __init__(
+        self, url: str, username: str, password: str, verify: bool, options: DriverOptions
+    ):
+        self.url = url
+        # sushy reads 0 retries as "3" and a 0 s delay as "2 s" between connection
+        # attempts, so never hand it a 0. ``retries`` here means: connection attempts per
+        # request, and extra attempts of a GET that got a 5xx.
+        self.connector: Any = Connector(
+            url,
+            verify=verify,
+            server_side_retries=max(1, options.retries),
+            server_side_retries_delay=max(0.01, options.retry_delay),
+            default_request_timeout=options.read_timeout,
+            connect_timeout=options.connect_timeout,
+        )
+        self.auth: Any = SessionOrBasicAuth(username=username, password=password)
+        try:
+            # Reads the service root, then opens a session, or falls back to basic auth
+            # when there is no SessionService (sushy-tools has none).
+            self.root: Any = sushy.Sushy(
+                url, verify=verify, auth=self.auth, connector=self.connector
+            )
+        except BaseException:
+            self.connector.close()
+            raise
+        self._system_paths: dict[str, str] = {}
+
+    def get(self, path: str) -> JsonDoc:
+        doc = self.connector.get(path).json()
+        if not isinstance(doc, dict):
+            raise MalformedAnswer(f"{path} is not a JSON object")
+        return doc
+
+    def get_optional(self, path: str) -> JsonDoc | None:
+        """The document at ``path``, or None when the BMC does not offer it.
+
+        No 5xx retries here: sushy-tools answers 501 for Processors and 500 for Storage,
+        and retrying a permanent "not implemented" only costs time. Credentials and
+        connection failures still raise: a BMC that went away mid-discovery is not an
+        inventory without NICs.
+        """
+        try:
+            # server_side_retries_left is a parameter of sushy's Connector._op that get()
+            # passes through.
+            doc = self.connector.get(path, server_side_retries_left=0).json()
+        except sushy_exc.AccessError:
+            raise
+        except sushy_exc.HTTPError as exc:
+            LOG.debug("%s%s not offered: HTTP %s", self.url, path, exc.status_code)
+            return None
+        except ValueError:  # not JSON: as good as absent for an optional part
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    @property
+    def systems_path(self) -> str:
+        path = self.root.json.get("Systems", {}).get("@odata.id")
+        if not isinstance(path, str):
+            raise MalformedAnswer("the service root has no Systems collection")
+        return path
+
+    def system_paths(self) -> list[str]:
+        return member_paths(self.get(self.systems_path), self.get_optional)
+
+    def remember(self, system_id: str, path: str) -> None:
+        self._system_paths[system_id] = path
+
+    def system(self, system_id: str) -> tuple[str, JsonDoc]:
+        """The path and document of the system whose ``Id`` is ``system_id``.
+
+        Tries ``<Systems>/<id>`` first; Redfish does not promise that URIs end in the
+        ``Id`` (DMTF's own mockups break it), so on a miss the collection is searched.
+        """
+        guess = self._system_paths.get(system_id) or (
+            f"{self.systems_path.rstrip('/')}/{quote(system_id, safe='')}"
+        )
+        doc = self.get_optional(guess)
+        if doc is not None and doc.get("Id") == system_id:
+            self.remember(system_id, guess)
+            return guess, doc
+        for path in self.system_paths():
+            if path == guess:
+                continue
+            candidate = self.get_optional(path)
+            if candidate is not None and system_id_of(candidate) == system_id:
+                self.remember(system_id, path)
+                return path, candidate
+        raise SystemNotFound(self.url, f"no system {system_id!r}")
+
+    def sushy_system(self, path: str) -> Any:
+        return self.root.get_system(path)
+
+    def close(self, logout: bool = True) -> None:
+        """Delete the session (if one was opened) and close the connections; never raise.
+
+        ``logout=False`` after a connection failure: a DELETE to a BMC that just failed
+        to answer would only wait out the timeouts again.
+        """
+        if logout:
+            try:
+                self.auth.close()
+            except Exception as exc:  # a dead BMC at shutdown must not stop the manager
+                LOG.info("logout from %s failed: %s", self.url, exc)
+        self.connector.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    url: str
+    username: str
+    verify: bool
+
+
+class _Slot:
+    """The client of one (BMC, user) and the lock that makes one login at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.client: RedfishClient | None = None
+        self.password: str | None = None
+
+
+class SessionPool:
+    """Clients for every BMC one manager talks to; shared by the Redfish drivers."""
+
+    def __init__(self, options: DriverOptions):
+        self.options = options
+        self._lock = threading.Lock()
+        self._slots: dict[_Key, _Slot] = {}
+        self._caps: dict[str, threading.BoundedSemaphore] = {}
+
+    def run(self, bmc: Bmc, work: Callable[[RedfishClient], T], *, idempotent: bool = True) -> T:
+        """``work(client)`` within the BMC's concurrency cap, with errors mapped.
+
+        A reused client that fails to connect is replaced and the work tried once more
+        (the BMC may have restarted and forgotten our session). Work that changes the
+        machine (``idempotent=False``) is repeated only if the request never left.
+        """
+        url = check_bmc_url(bmc.url)
+        key = _Key(url, bmc.username, bmc.verify_tls)
+        slot, cap = self._slot(key)
+        with cap:
+            try:
+                client, reused = self._client(slot, key, bmc.password)
+                try:
+                    return work(client)
+                except (sushy_exc.ConnectionError, requests.RequestException) as exc:
+                    self._discard(slot, client)
+                    if not reused or not (idempotent or nothing_was_sent(exc)):
+                        raise
+                    LOG.info("reconnecting to %s after: %s", url, exc)
+                client, _ = self._client(slot, key, bmc.password)
+                return work(client)
+            except Exception as exc:
+                raise to_driver_error(exc, bmc.url, self.options) from exc
+
+    def _slot(self, key: _Key) -> tuple[_Slot, threading.BoundedSemaphore]:
+        with self._lock:
+            slot = self._slots.setdefault(key, _Slot())
+            cap = self._caps.get(key.url)
+            if cap is None:
+                cap = threading.BoundedSemaphore(max(1, self.options.per_bmc_concurrency))
+                self._caps[key.url] = cap
+            return slot, cap
+
+    def _client(self, slot: _Slot, key: _Key, password: str) -> tuple[RedfishClient, bool]:
+        with slot.lock:
+            if slot.client is not None and slot.password == password:
+                return slot.client, True
+            old, slot.client = slot.client, None
+            if old is not None:  # the password changed: log the old session out first
+                old.close()
+            slot.client = RedfishClient(key.url, key.username, password, key.verify, self.options)
+            slot.password = password
+            return slot.client, False
+
+    @staticmethod
+    def _discard(slot: _Slot, client: RedfishClient) -> None:
+        with slot.lock:
+            if slot.client is client:
+                slot.client = None
+        client.close(logout=False)
+
+    def client_of(self, bmc: Bmc) -> RedfishClient | None:
+        """The cached client for ``bmc``, if any (for tests and diagnostics)."""
+        key = _Key(check_bmc_url(bmc.url), bmc.username, bmc.verify_tls)
+        with self._lock:
+            slot = self._slots.get(key)
+        return slot.client if slot is not None else None
+
+    def close(self) -> None:
+        """Log out of every BMC. The pool stays usable: new clients are made on demand."""
+        with self._lock:
+            slots = list(self._slots.values())
+        for slot in slots:
+            with slot.lock:
+                client, slot.client = slot.client, None
+            if client is not None:
+                client.close()

@@ -1,0 +1,65 @@
+"""Registering machines by their BMC, and keeping their inventory current."""
+
+from __future__ import annotations
+
+import logging
+
+from kanri.domain.errors import Invalid, NotFound
+from kanri.domain.model import Bmc, Machine, SystemInventory
+from kanri.domain.naming import check_name, machine_names
+from kanri.drivers.registry import Drivers
+from kanri.engine.calls import DriverCalls
+from kanri.store.repo import Repository
+
+log = logging.getLogger(__name__)
+
+
+class MachineService:
+    def __init__(self, repo: Repository, drivers: Drivers, calls: DriverCalls) -> None:
+        self.repo = repo
+        self.drivers = drivers
+        self.calls = calls
+
+    def add(
+        self,
+        name: str,
+        bmc: Bmc,
+        driver: str = "redfish",
+        system_id: str | None = None,
+    ) -> list[Machine]:
+        """Discover what ``bmc`` manages and register it; nothing is stored if any step fails.
+
+        One system behind the BMC takes ``name``; several are named by the rule in
+        :mod:`kanri.domain.naming`. ``system_id`` registers only that one system, as ``name``.
+        """
+        check_name(name)
+        self.drivers.check(driver)
+        inventory = self.drivers.inventory(driver)
+        found = self.calls.run(inventory.discover, bmc)
+        if not found:
+            raise Invalid(f"{bmc.url} manages no systems")
+        if system_id is not None:
+            chosen = [inv for inv in found if inv.system_id == system_id]
+            if not chosen:
+                ids = ", ".join(inv.system_id for inv in found)
+                raise NotFound(f"{bmc.url} has no system {system_id!r}; it has: {ids}")
+            named: dict[str, SystemInventory] = {name: chosen[0]}
+        else:
+            names = machine_names(name, [inv.system_id for inv in found])
+            named = {names[inv.system_id]: inv for inv in found}
+        machines = self.repo.add_machines(bmc, driver, named)
+        log.info("registered %s from %s", ", ".join(m.name for m in machines), bmc.url)
+        return machines
+
+    def refresh(self, name: str) -> Machine:
+        machine, bmc = self.repo.bmc_of(name)
+        inventory = self.drivers.inventory(machine.driver)
+        fresh = self.calls.run(inventory.inventory, bmc, machine.system_id)
+        return self.repo.update_inventory(name, fresh)
+
+    def rename(self, name: str, new_name: str) -> Machine:
+        return self.repo.rename_machine(name, check_name(new_name))
+
+    def remove(self, name: str) -> None:
+        self.repo.remove_machine(name)
+        log.info("removed machine %s", name)

@@ -1,0 +1,58 @@
+"""One manager: the store, the drivers, the worker pool, the services and the sync loop."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from kanri.drivers.base import DriverOptions
+from kanri.drivers.registry import Drivers
+from kanri.engine.calls import DriverCalls
+from kanri.engine.machines import MachineService
+from kanri.engine.power import PowerService, RecentCommands
+from kanri.engine.sync import PowerSync, SyncOptions
+from kanri.engine.tokens import ensure_admin_token
+from kanri.settings import Settings
+from kanri.store import migrate
+from kanri.store.db import Database
+from kanri.store.repo import Repository
+from kanri.store.secrets import Secrets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerOptions:
+    workers: int = 32  # driver calls in flight at once, over all BMCs
+    sync: SyncOptions = field(default_factory=SyncOptions)
+    drivers: DriverOptions = field(default_factory=DriverOptions)
+    run_sync: bool = True
+
+
+class Manager:
+    def __init__(self, settings: Settings, options: ManagerOptions | None = None) -> None:
+        self.settings = settings
+        self.options = options or ManagerOptions()
+        settings.ensure_data_dir()
+        migrate.upgrade(settings.database_url)
+        self.db = Database(settings.database_url)
+        self.repo = Repository(self.db, Secrets(settings.key_file))
+        self.drivers = Drivers(self.options.drivers)
+        self.calls = DriverCalls(self.options.workers)
+        recent = RecentCommands()
+        self.machines = MachineService(self.repo, self.drivers, self.calls)
+        self.power = PowerService(self.repo, self.drivers, self.calls, recent)
+        self.sync = PowerSync(self.repo, self.drivers, self.calls, recent, self.options.sync)
+        self.admin_token = ensure_admin_token(self.repo, settings.token_file)
+
+    def start(self) -> None:
+        if self.options.run_sync:
+            self.sync.start()
+        log.info("manager started on %s", self.db.engine.url.render_as_string(hide_password=True))
+
+    def stop(self) -> None:
+        self.sync.stop()
+        self.calls.shutdown()
+        self.drivers.close()  # logs out of every BMC session
+        self.db.dispose()
+        log.info("manager stopped")

@@ -1,0 +1,97 @@
+"""Power control of one machine: read the real state, decide by the table, act, remember."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from kanri.domain.errors import Conflict
+from kanri.domain.states import PowerAction, PowerActionRefused, PowerState, plan_power
+from kanri.drivers.registry import Drivers
+from kanri.engine.calls import DriverCalls
+from kanri.store.repo import Repository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PowerReading:
+    machine: str
+    power: PowerState
+    desired: PowerState | None
+    reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PowerResult:
+    machine: str
+    action: PowerAction
+    previous: PowerState
+    sent: bool
+    target: PowerState
+
+
+class RecentCommands:
+    """When kanri last commanded each machine: a reading mid-transition is not drift."""
+
+    def __init__(self) -> None:
+        self._at: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def mark(self, name: str) -> None:
+        with self._lock:
+            self._at[name] = time.monotonic()
+
+    def within(self, name: str, seconds: float) -> bool:
+        with self._lock:
+            at = self._at.get(name)
+        return at is not None and time.monotonic() - at < seconds
+
+
+class PowerService:
+    def __init__(
+        self, repo: Repository, drivers: Drivers, calls: DriverCalls, recent: RecentCommands
+    ) -> None:
+        self.repo = repo
+        self.drivers = drivers
+        self.calls = calls
+        self.recent = recent
+
+    def read(self, name: str) -> PowerReading:
+        """Ask the BMC now; store what changed."""
+        machine, bmc = self.repo.bmc_of(name)
+        power = self.calls.run(self.drivers.power(machine.driver).get_power, bmc, machine.system_id)
+        self.repo.record_power(name, power, reachable=True)
+        return PowerReading(name, power, machine.desired_power, reachable=True)
+
+    def cached(self, name: str) -> PowerReading:
+        """What the sync loop last saw, without asking the BMC."""
+        machine = self.repo.get_machine(name)
+        return PowerReading(name, machine.power, machine.desired_power, machine.reachable)
+
+    def set(self, name: str, action: PowerAction, who: str = "operator") -> PowerResult:
+        machine, bmc = self.repo.bmc_of(name)
+        driver = self.drivers.power(machine.driver)
+        # Decide from the state read back now, not from what we remember.
+        state = self.calls.run(driver.get_power, bmc, machine.system_id)
+        try:
+            step = plan_power(state, action)
+        except PowerActionRefused as exc:
+            raise Conflict(str(exc)) from None
+        if step.send:
+            self.recent.mark(name)
+            self.calls.run(driver.set_power, bmc, machine.system_id, action)
+        self.repo.set_desired_power(name, step.final)
+        self.repo.record_power(name, state, reachable=True)
+        self.repo.add_event(
+            "power.command",
+            "info",
+            name,
+            f"{who} asked {action.value}: was {state.value}, "
+            + ("command sent" if step.send else "nothing to do"),
+            {"action": action.value, "previous": state.value, "sent": step.send, "by": who},
+        )
+        log.info("%s: %s (was %s, sent=%s)", name, action.value, state.value, step.send)
+        return PowerResult(name, action, state, step.send, step.final)

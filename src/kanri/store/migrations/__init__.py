@@ -1,0 +1,1 @@
+"""Alembic migrations of the configuration database; run them with :mod:`kanri.store.migrate`."""

@@ -1,0 +1,1 @@
+"""Real peer software the tests start and stop: PostgreSQL, later emulators."""

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import stat
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kanri.drivers.fake import FakeWorld
+from kanri.engine.manager import Manager
+
+
+def _add(client: TestClient, **overrides: Any) -> Any:
+    body = {
+        "name": "rack1",
+        "bmc_url": "fake://rack1?systems=3",
+        "username": "admin",
+        "password": "s3cret-pw",
+        "driver": "fake",
+    }
+    body.update(overrides)
+    return client.post("/api/v1/machines", json=body)
+
+
+def test_every_endpoint_needs_a_token(client: TestClient) -> None:
+    anonymous = TestClient(client.app)
+    for method, path in [
+        ("GET", "/api/v1/machines"),
+        ("POST", "/api/v1/machines"),
+        ("GET", "/api/v1/machines/x"),
+        ("GET", "/api/v1/machines/x/power"),
+        ("POST", "/api/v1/machines/x/power"),
+        ("GET", "/api/v1/events"),
+        ("GET", "/api/v1/status"),
+    ]:
+        response = anonymous.request(method, path)
+        assert response.status_code == 401, path
+        assert response.headers["content-type"] == "application/problem+json"
+        wrong = anonymous.request(method, path, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401, path
+
+
+def test_admin_token_file_is_owner_only(manager: Manager) -> None:
+    mode = manager.settings.token_file.stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
+    assert manager.settings.token_file.read_text().strip() == manager.admin_token
+    assert stat.S_IMODE(manager.settings.key_file.stat().st_mode) == 0o600
+
+
+def test_a_chassis_registers_every_system_by_the_naming_rule(client: TestClient) -> None:
+    response = _add(client)
+    assert response.status_code == 201
+    names = [m["name"] for m in response.json()]
+    assert names == ["rack1-1", "rack1-2", "rack1-3"]
+    listed = client.get("/api/v1/machines").json()
+    assert [m["name"] for m in listed] == names
+    shown = client.get("/api/v1/machines/rack1-2").json()
+    assert shown["nics"][0]["mac"] == "52:54:00:00:00:02"
+    assert shown["fc_ports"][0]["wwpn"].startswith("50:06:0b")
+    assert shown["cpu_cores"] == 16
+
+
+def test_one_system_of_a_chassis_takes_the_name_as_given(client: TestClient) -> None:
+    response = _add(client, name="blade2", system_id="2")
+    assert [m["name"] for m in response.json()] == ["blade2"]
+    missing = _add(client, name="blade9", system_id="9")
+    assert missing.status_code == 404
+    assert "has no system '9'" in missing.json()["detail"]
+
+
+def test_passwords_never_come_back(client: TestClient, manager: Manager) -> None:
+    _add(client)
+    for path in ["/api/v1/machines", "/api/v1/machines/rack1-1", "/openapi.json"]:
+        assert "s3cret-pw" not in client.get(path).text
+    raw = manager.settings.data_dir.joinpath("kanri.db").read_bytes()
+    assert b"s3cret-pw" not in raw
+
+
+def test_duplicate_registration_is_a_conflict_and_changes_nothing(client: TestClient) -> None:
+    _add(client)
+    again = _add(client, name="other")
+    assert again.status_code == 409
+    assert "already registered" in again.json()["detail"]
+    clash = _add(client, bmc_url="fake://another", name="rack1-1")
+    assert clash.status_code == 409
+    assert len(client.get("/api/v1/machines").json()) == 3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "fragment"),
+    [
+        ({"password": "wrong"}, 502, "credentials rejected"),
+        ({"bmc_url": "https://127.0.0.1:1"}, 504, "connection refused"),
+        ({"name": "Bad_Name"}, 422, "name"),
+        ({"driver": "nosuch"}, 422, "unknown power driver 'nosuch'"),
+        ({"extra": 1}, 422, "extra"),
+    ],
+)
+def test_bad_registrations_say_why_and_store_nothing(
+    client: TestClient, overrides: dict[str, Any], status: int, fragment: str
+) -> None:
+    response = _add(client, **overrides)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert fragment in response.json()["detail"]
+    assert client.get("/api/v1/machines").json() == []
+
+
+def test_unreachable_bmc_is_a_gateway_timeout(client: TestClient, world: FakeWorld) -> None:
+    world.add_bmc("fake://dead", systems=1).reachable = False
+    response = _add(client, bmc_url="fake://dead")
+    assert response.status_code == 504
+    assert response.json()["title"] == "BMC unreachable"
+
+
+def test_rename_and_remove(client: TestClient) -> None:
+    _add(client)
+    renamed = client.patch("/api/v1/machines/rack1-1", json={"name": "db1"})
+    assert renamed.json()["name"] == "db1"
+    clash = client.patch("/api/v1/machines/rack1-2", json={"name": "db1"})
+    assert clash.status_code == 409
+    assert client.delete("/api/v1/machines/db1").status_code == 204
+    assert client.get("/api/v1/machines/db1").status_code == 404
+    assert client.delete("/api/v1/machines/db1").status_code == 404
+
+
+def test_refresh_reads_health_again(client: TestClient, world: FakeWorld) -> None:
+    from kanri.domain.states import Health
+
+    _add(client)
+    world.set_health("fake://rack1?systems=3", "1", Health.CRITICAL)
+    assert client.get("/api/v1/machines/rack1-1").json()["health"] == "ok"
+    assert client.post("/api/v1/machines/rack1-1/refresh").json()["health"] == "critical"
+
+
+def test_a_bmc_that_fails_halfway_leaves_nothing_half_written(
+    client: TestClient, world: FakeWorld
+) -> None:
+    world.add_bmc("fake://flaky", systems=2, fail_after=0)
+    response = _add(client, bmc_url="fake://flaky", name="flaky")
+    assert response.status_code == 502
+    assert client.get("/api/v1/machines").json() == []

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from kanri.domain.model import Bmc
+from kanri.domain.states import PowerAction, PowerState
+from kanri.drivers.fake import FakeWorld, world_of
+from kanri.engine.manager import Manager, ManagerOptions
+from kanri.settings import Settings
+
+BMC = Bmc("fake://chassis?systems=3", "admin", "secret")
+
+
+def _kinds(manager: Manager) -> list[str]:
+    return [e["kind"] for e in manager.repo.list_events()]
+
+
+def test_a_sweep_reads_every_machine_and_writes_only_changes(
+    manager: Manager, world: FakeWorld
+) -> None:
+    manager.machines.add("c", BMC, driver="fake")
+    first = manager.sync.sweep()
+    assert (first.machines, first.ok, first.changed) == (3, 3, 0)  # discovery stored "off"
+    world.bmcs[BMC.url].systems["2"].power = PowerState.ON
+    second = manager.sync.sweep()
+    assert second.changed == 1
+    assert manager.repo.get_machine("c-2").power is PowerState.ON
+    assert manager.sync.sweep().changed == 0
+
+
+def test_a_power_change_behind_kanri_s_back_is_one_drift_event(
+    manager: Manager, world: FakeWorld
+) -> None:
+    manager.machines.add("c", BMC, driver="fake")
+    manager.power.set("c-1", PowerAction.ON)
+    world.bmcs[BMC.url].systems["1"].power = PowerState.OFF  # someone pulled the plug
+    manager.sync.sweep()
+    manager.sync.sweep()
+    drift = [e for e in manager.repo.list_events() if e["kind"] == "power.drift"]
+    assert len(drift) == 1
+    assert drift[0]["target"] == "c-1"
+    assert drift[0]["details"] == {"observed": "off", "desired": "on"}
+
+
+def test_drift_is_not_reported_while_a_command_settles(tmp_path: Path) -> None:
+    settings = Settings(tmp_path, f"sqlite:///{tmp_path / 'grace.db'}")
+    manager = Manager(settings, ManagerOptions(workers=2, run_sync=False))  # default grace
+    try:
+        world = world_of(manager.drivers.context)
+        manager.machines.add("c", BMC, driver="fake")
+        manager.power.set("c-1", PowerAction.ON)
+        world.bmcs[BMC.url].systems["1"].power = PowerState.OFF  # BMC still on its way
+        manager.sync.sweep()
+        assert "power.drift" not in _kinds(manager)
+    finally:
+        manager.stop()
+
+
+def test_an_unreachable_bmc_is_one_event_after_the_debounce(
+    manager: Manager, world: FakeWorld
+) -> None:
+    manager.machines.add("solo", Bmc("fake://solo", "admin", "pw"), driver="fake")
+    world.bmcs["fake://solo"].reachable = False
+    for _ in range(2):
+        manager.sync.sweep()
+    assert "bmc.unreachable" not in _kinds(manager)
+    assert manager.repo.get_machine("solo").reachable
+    for _ in range(3):
+        manager.sync.sweep()
+    assert _kinds(manager).count("bmc.unreachable") == 1
+    assert not manager.repo.get_machine("solo").reachable
+    world.bmcs["fake://solo"].reachable = True
+    manager.sync.sweep()
+    assert _kinds(manager).count("bmc.reachable") == 1
+    assert manager.repo.get_machine("solo").reachable
