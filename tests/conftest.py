@@ -13,11 +13,17 @@ from tests.peers.postgres import PeerUnavailable, PostgresServer
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server on 127.0.0.1 for the whole session; fails (never skips) if missing."""
+    server: PostgresServer | None = None
+    problem = ""
     try:
         server = PostgresServer()
         server.start()
     except PeerUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if server is None or problem:
+        if server is not None:
+            server.stop()
+        pytest.fail(problem, pytrace=False)
     try:
         yield server
     finally:

@@ -104,7 +104,9 @@ class PostgresServer:
     def start(self) -> None:
         # Short path in /tmp itself: pytest's tmp dirs are root-only (0700), which the postgres
         # user cannot enter, and a Unix socket path must stay under ~100 bytes.
-        self._base = Path(tempfile.mkdtemp(prefix="kanri-pg-"))
+        self._base = Path(
+            tempfile.mkdtemp(prefix="kanri-pg-", dir="/tmp" if self._as_postgres else None)
+        )
         sock_dir = self.base / "sock"
         sock_dir.mkdir()
         if self._as_postgres:
@@ -128,6 +130,7 @@ class PostgresServer:
                 self.user,
                 "-E",
                 "UTF8",
+                "--no-locale",  # the host's LANG may name a locale that is not generated
                 "--no-sync",
                 "--no-instructions",
             ],

@@ -16,7 +16,7 @@ from kanri.store.db import make_engine
 
 def test_scripts_live_inside_the_package() -> None:
     package = Path(kanri.store.__file__).parent
-    assert migrate.SCRIPT_LOCATION == package / "migrations"
+    assert package / "migrations" == migrate.SCRIPT_LOCATION
     for name in ("env.py", "script.py.mako", "versions/__init__.py", "versions/0001_initial.py"):
         assert (migrate.SCRIPT_LOCATION / name).is_file(), name
 

@@ -43,11 +43,8 @@ def test_every_constraint_is_named_by_the_convention() -> None:
 
 
 def test_expected_names() -> None:
-    names = {
-        str(c.name)
-        for table in Base.metadata.sorted_tables
-        for c in [*table.constraints, *table.indexes]
-    }
+    names = {str(c.name) for t in Base.metadata.sorted_tables for c in t.constraints}
+    names |= {str(i.name) for t in Base.metadata.sorted_tables for i in t.indexes}
     assert {
         "pk_machines",
         "uq_machines_name",
