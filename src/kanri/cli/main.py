@@ -11,6 +11,7 @@ import typer
 from kanri import __version__
 from kanri.cli import event, machine, power
 from kanri.cli.context import CliContext
+from kanri.cli.demo import demo
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.output import err, error
 from kanri.cli.serve import serve
@@ -33,6 +34,7 @@ app.add_typer(machine.app, name="machine")
 app.add_typer(power.app, name="power")
 app.add_typer(event.app, name="event")
 app.command("serve")(serve)
+app.command("demo")(demo)
 
 
 @app.callback()

@@ -7,6 +7,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlsplit
 
+from kanri.domain.errors import Invalid
 from kanri.domain.model import FcPort, Nic, SystemInventory
 from kanri.domain.states import BootTarget, Health, PowerState
 from kanri.drivers.base import BmcAuthFailed, BmcProtocolError, BmcUnreachable
@@ -77,6 +78,10 @@ class FakeWorld:
             bmc = self.bmcs.get(url)
             if bmc is None:
                 parts = urlsplit(url)
+                # Like the real drivers: a URL that cannot name a BMC is the caller's
+                # mistake (Invalid), found before any "network" contact.
+                if parts.scheme not in ("fake", "http", "https") or not parts.hostname:
+                    raise Invalid(f"invalid BMC URL {url!r}: use fake://NAME or http(s)://HOST")
                 if parts.scheme != "fake":
                     raise BmcUnreachable(url, "connection refused")
                 count = int(parse_qs(parts.query).get("systems", ["1"])[0])

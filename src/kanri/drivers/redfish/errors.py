@@ -11,6 +11,7 @@ import json
 import ssl
 from collections.abc import Iterator
 from http import HTTPStatus
+from typing import Any
 
 import requests
 import sushy.exceptions as sushy_exc
@@ -60,29 +61,40 @@ def nothing_was_sent(exc: BaseException) -> bool:
     )
 
 
+def _refused_or_other(cause: BaseException) -> str:
+    text = str(cause)
+    if "refused" in text.lower():
+        return "connection refused"
+    # urllib3 messages end with the useful part after the last colon
+    return f"connection failed: {one_line(text.rsplit(':', 1)[-1], 80)}"
+
+
 def _unreachable_reason(exc: BaseException, options: DriverOptions) -> str:
+    # Most specific first: a ConnectTimeout is also a ConnectionError, and a DNS failure
+    # arrives wrapped in a NewConnectionError.
+    reasons: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Any]] = [
+        (NameResolutionError, lambda c: "DNS failure: cannot resolve the host name"),
+        (
+            requests.ConnectTimeout,
+            lambda c: f"timed out after {options.connect_timeout:g}s connecting",
+        ),
+        (
+            requests.ReadTimeout,
+            lambda c: f"timed out after {options.read_timeout:g}s waiting for an answer",
+        ),
+        (
+            ssl.SSLCertVerificationError,
+            lambda c: f"TLS certificate rejected: {one_line(c.verify_message or 'untrusted')}",
+        ),
+        ((requests.exceptions.SSLError, ssl.SSLError), lambda c: "TLS handshake failed"),
+        (ConnectionRefusedError, lambda c: "connection refused"),
+        ((NewConnectionError, requests.ConnectionError), _refused_or_other),
+    ]
     causes = list(_causes(exc))
-    for cause in causes:
-        if isinstance(cause, NameResolutionError):
-            return f"cannot resolve host {cause.conn.host!r}" if cause.conn else "DNS failure"
-    for cause in causes:
-        if isinstance(cause, requests.ConnectTimeout):
-            return f"timed out after {options.connect_timeout:g}s connecting"
-        if isinstance(cause, requests.ReadTimeout):
-            return f"timed out after {options.read_timeout:g}s waiting for an answer"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate rejected: {one_line(cause.verify_message or 'untrusted')}"
-        if isinstance(cause, requests.exceptions.SSLError | ssl.SSLError):
-            return "TLS handshake failed"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-    for cause in causes:
-        if isinstance(cause, NewConnectionError | requests.ConnectionError):
-            text = str(cause)
-            if "refused" in text.lower():
-                return "connection refused"
-            # urllib3 messages end with the useful part after the last colon
-            return f"connection failed: {one_line(text.rsplit(':', 1)[-1], 80)}"
+    for kind, reason in reasons:
+        for cause in causes:
+            if isinstance(cause, kind):
+                return str(reason(cause))
     return "connection failed"
 
 
@@ -99,29 +111,53 @@ def _http_reason(exc: sushy_exc.HTTPError) -> str:
     return f"HTTP {code}: {one_line(str(detail))}"
 
 
+def _auth_reason(exc: sushy_exc.AccessError) -> str:
+    code = exc.status_code or HTTPStatus.UNAUTHORIZED
+    verb = "access denied" if code == HTTPStatus.FORBIDDEN else "credentials rejected"
+    return f"{verb} (HTTP {code})"
+
+
+def _malformed(exc: BaseException) -> str:
+    return f"malformed answer: {one_line(str(exc))}"
+
+
 def to_driver_error(exc: BaseException, bmc_url: str, options: DriverOptions) -> DriverError:
     """The driver error that tells an operator what went wrong with ``exc``."""
     if isinstance(exc, DriverError):
         return exc
-    if isinstance(exc, sushy_exc.AccessError):
-        code = exc.status_code or HTTPStatus.UNAUTHORIZED
-        verb = "access denied" if code == HTTPStatus.FORBIDDEN else "credentials rejected"
-        return BmcAuthFailed(bmc_url, f"{verb} (HTTP {code})")
-    if isinstance(exc, sushy_exc.MissingXAuthToken):
-        return BmcAuthFailed(bmc_url, "session refused: no X-Auth-Token in the answer")
-    if isinstance(exc, sushy_exc.HTTPError):
-        return BmcProtocolError(bmc_url, _http_reason(exc))
-    # before the RequestException test: requests' JSONDecodeError is one of those too
-    if isinstance(exc, requests.exceptions.InvalidJSONError | json.JSONDecodeError):
-        return BmcProtocolError(bmc_url, "answer is not valid JSON")
-    if isinstance(exc, sushy_exc.ConnectionError | requests.RequestException | OSError):
-        return BmcUnreachable(bmc_url, _unreachable_reason(exc, options))
-    if isinstance(exc, sushy_exc.MissingActionError):
-        return BmcProtocolError(bmc_url, "the system offers no ComputerSystem.Reset action")
-    if isinstance(exc, sushy_exc.MissingAttributeError | sushy_exc.MalformedAttributeError):
-        return BmcProtocolError(bmc_url, f"malformed answer: {one_line(str(exc))}")
-    if isinstance(exc, MalformedAnswer):
-        return BmcProtocolError(bmc_url, f"malformed answer: {one_line(str(exc))}")
-    if isinstance(exc, sushy_exc.SushyError):
-        return BmcProtocolError(bmc_url, one_line(str(exc)))
+    # Order matters: AccessError is an HTTPError, and requests' JSONDecodeError is a
+    # RequestException (which would read as "unreachable").
+    table: list[tuple[Any, type[DriverError], Any]] = [
+        (sushy_exc.AccessError, BmcAuthFailed, _auth_reason),
+        (
+            sushy_exc.MissingXAuthToken,
+            BmcAuthFailed,
+            lambda e: "session refused: no X-Auth-Token in the answer",
+        ),
+        (sushy_exc.HTTPError, BmcProtocolError, _http_reason),
+        (
+            (requests.exceptions.InvalidJSONError, json.JSONDecodeError),
+            BmcProtocolError,
+            lambda e: "answer is not valid JSON",
+        ),
+        (
+            (sushy_exc.ConnectionError, requests.RequestException, OSError),
+            BmcUnreachable,
+            lambda e: _unreachable_reason(e, options),
+        ),
+        (
+            sushy_exc.MissingActionError,
+            BmcProtocolError,
+            lambda e: "the system offers no ComputerSystem.Reset action",
+        ),
+        (
+            (sushy_exc.MissingAttributeError, sushy_exc.MalformedAttributeError, MalformedAnswer),
+            BmcProtocolError,
+            _malformed,
+        ),
+        (sushy_exc.SushyError, BmcProtocolError, lambda e: one_line(str(e))),
+    ]
+    for kind, error, reason in table:
+        if isinstance(exc, kind):
+            return error(bmc_url, str(reason(exc)))
     return BmcProtocolError(bmc_url, f"unexpected {type(exc).__name__}: {one_line(str(exc))}")

@@ -208,7 +208,9 @@ def fc_ports(system: JsonDoc, fetch: Fetch) -> tuple[FcPort, ...]:
 
 def _text(doc: JsonDoc, key: str) -> str | None:
     value = doc.get(key)
-    return value.strip() or None if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None  # "" means "not known" on several BMCs
 
 
 def system_inventory(system: JsonDoc, fetch: Fetch) -> SystemInventory:

@@ -1,0 +1,5 @@
+"""``python -m kanri`` is the ``kanri`` command."""
+
+from kanri.cli.main import main
+
+main()
