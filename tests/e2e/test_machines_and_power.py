@@ -66,6 +66,15 @@ def test_add_list_power_off_status_on(
         "desired": "off",
         "reachable": True,
     }
+    boot = cli("power", "boot", name, "--device", "pxe")
+    assert boot.code == 0, boot.err
+    answer = httpx.get(
+        f"{emulator.url}/redfish/v1/Systems/{target.uuid}", auth=(BMC_USER, BMC_PASSWORD)
+    ).json()
+    assert answer["Boot"]["BootSourceOverrideTarget"] == "Pxe"
+    bad_device = cli("power", "boot", name, "--device", "floppy")
+    assert bad_device.code == 2
+
     # the other systems were never touched
     assert _emulator_power(emulator, emulator.systems[1].uuid) == "Off"
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kanri.domain.model import Machine
 from kanri.domain.naming import NAME_PATTERN
-from kanri.domain.states import Health, PowerAction, PowerState
+from kanri.domain.states import BootTarget, Health, PowerAction, PowerState
 from kanri.engine.power import PowerReading, PowerResult
 
 
@@ -36,6 +36,11 @@ class RenameIn(_In):
 
 class PowerIn(_In):
     action: PowerAction
+
+
+class BootIn(_In):
+    target: BootTarget = Field(description="none clears the override")
+    once: bool = Field(True, description="only the next boot; false: until cleared")
 
 
 class NicOut(BaseModel):

@@ -7,7 +7,6 @@ would, and drives them with its real Redfish driver.
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import httpx
 import typer
 
+from kanri.cli import logs
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.output import err, out, table
 
@@ -76,7 +76,7 @@ def demo(
 
     _check_port(port, "kanri API", "--port")
     _check_port(bmc_port, "simulated BMC", "--bmc-port")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure("warning")
     systems = [
         EmulatedSystem(
             uuid=str(uuid.uuid5(_NAMESPACE, name)),

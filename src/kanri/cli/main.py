@@ -13,7 +13,7 @@ from kanri.cli import event, machine, power
 from kanri.cli.context import CliContext
 from kanri.cli.demo import demo
 from kanri.cli.errors import CliError, ExitCode
-from kanri.cli.output import err, error
+from kanri.cli.output import error
 from kanri.cli.serve import serve
 from kanri.domain.errors import KanriError
 
@@ -60,8 +60,9 @@ def version() -> None:
 
 
 def main() -> None:
+    # Typer reports usage errors itself (exit 2); our own errors come out of it as exceptions.
     try:
-        app(standalone_mode=False)
+        app()
     except CliError as exc:
         if str(exc):  # empty when each failure was reported already
             error(str(exc))
@@ -69,15 +70,5 @@ def main() -> None:
     except KanriError as exc:
         error(str(exc))
         sys.exit(ExitCode.ERROR)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(ExitCode.ERROR)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(ExitCode.USAGE)
-        raise

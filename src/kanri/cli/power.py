@@ -11,10 +11,12 @@ from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.machine import OutputOpt
 from kanri.cli.output import Format, emit_json, err, error, out, table
-from kanri.domain.states import PowerAction
+from kanri.domain.states import BootTarget, PowerAction
 
 app = typer.Typer(
-    rich_markup_mode="markdown", help="Power control: status, on, off, reset.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Power control: status, on, off, reset, boot device.",
+    no_args_is_help=True,
 )
 
 Targets = Annotated[list[str], typer.Argument(help="one or more machine names")]
@@ -129,3 +131,27 @@ def reset(
 ) -> None:
     """Restart machines gracefully, or hard-reset them with --force. Refused when off."""
     _act(ctx, targets, PowerAction.RESET if force else PowerAction.RESTART, wait, timeout)
+
+
+@app.command("boot")
+def boot(
+    ctx: typer.Context,
+    targets: Targets,
+    device: Annotated[
+        BootTarget,
+        typer.Option("--device", "-d", help="where to boot from; none clears the override"),
+    ],
+    persistent: Annotated[
+        bool, typer.Option("--persistent", help="every boot until cleared, not just the next")
+    ] = False,
+) -> None:
+    """Set the boot source override (the next boot only, unless --persistent)."""
+    client = api(ctx)
+    for target in targets:
+        client.request(
+            "PUT",
+            f"/api/v1/machines/{target}/power/boot",
+            json={"target": device.value, "once": not persistent},
+        )
+        scope = "every boot" if persistent else "next boot"
+        out.print(f"{target}: boot from {device.value} ({scope})")

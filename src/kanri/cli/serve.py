@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import logging
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from kanri.cli import logs
 from kanri.cli.output import err
 from kanri.settings import DEFAULT_PORT, Settings
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
 
 DataDirOpt = Annotated[
     Path | None,
@@ -25,7 +34,7 @@ def serve(
         float, typer.Option(help="seconds between power-state sweeps", min=0.5)
     ] = 10.0,
     workers: Annotated[int, typer.Option(help="driver calls in flight at once", min=1)] = 32,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="how much to log")] = LogLevel.INFO,
 ) -> None:
     """Run the manager: the REST API and the power-state sync loop. Ctrl-C stops it.
 
@@ -39,13 +48,11 @@ def serve(
     from kanri.engine.manager import Manager, ManagerOptions
     from kanri.engine.sync import SyncOptions
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(log_level)
     settings = Settings.from_env(data_dir)
     manager = Manager(
         settings, ManagerOptions(workers=workers, sync=SyncOptions(interval=sync_interval))
     )
     err.print(f"kanri API on http://{host}:{port}  (token: {settings.token_file})")
     app = create_app(manager)
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.value, access_log=False)

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from kanri.domain.errors import Conflict
-from kanri.domain.states import PowerAction, PowerActionRefused, PowerState, plan_power
+from kanri.domain.states import BootTarget, PowerAction, PowerActionRefused, PowerState, plan_power
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
 from kanri.store.repo import Repository
@@ -70,6 +70,20 @@ class PowerService:
         """What the sync loop last saw, without asking the BMC."""
         machine = self.repo.get_machine(name)
         return PowerReading(name, machine.power, machine.desired_power, machine.reachable)
+
+    def set_boot(self, name: str, target: BootTarget, once: bool, who: str = "operator") -> None:
+        """Boot from ``target`` at the next boot (``once``) or until cleared (``none``)."""
+        machine, bmc = self.repo.bmc_of(name)
+        driver = self.drivers.power(machine.driver)
+        self.calls.run(driver.set_boot_override, bmc, machine.system_id, target, once)
+        scope = "next boot" if once else "every boot"
+        self.repo.add_event(
+            "boot.override",
+            "info",
+            name,
+            f"{who} set boot to {target.value} ({scope})",
+            {"target": target.value, "once": once, "by": who},
+        )
 
     def set(self, name: str, action: PowerAction, who: str = "operator") -> PowerResult:
         machine, bmc = self.repo.bmc_of(name)

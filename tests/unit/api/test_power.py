@@ -70,3 +70,20 @@ def test_cached_reading_does_not_ask_the_bmc(client: TestClient, world: FakeWorl
     cached = client.get("/api/v1/machines/box/power", params={"cached": "true"})
     assert cached.status_code == 200
     assert cached.json()["power"] == "off"
+
+
+def test_boot_override_reaches_the_bmc(client: TestClient, world: FakeWorld) -> None:
+    from kanri.domain.states import BootTarget
+
+    _machine(client)
+    response = client.put("/api/v1/machines/box/power/boot", json={"target": "pxe"})
+    assert response.status_code == 204
+    system = world.bmcs[URL].systems["1"]
+    assert (system.boot_override, system.boot_once) == (BootTarget.PXE, True)
+    client.put("/api/v1/machines/box/power/boot", json={"target": "hdd", "once": False})
+    assert (system.boot_override, system.boot_once) == (BootTarget.HDD, False)
+    bad = client.put("/api/v1/machines/box/power/boot", json={"target": "floppy"})
+    assert bad.status_code == 422
+    assert system.boot_override is BootTarget.HDD
+    kinds = [e["kind"] for e in client.get("/api/v1/events").json()]
+    assert kinds.count("boot.override") == 2

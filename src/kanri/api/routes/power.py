@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from kanri.api.deps import CallerDep, ManagerDep
-from kanri.api.schemas import PowerActionOut, PowerIn, PowerOut
+from kanri.api.schemas import BootIn, PowerActionOut, PowerIn, PowerOut
 
 router = APIRouter(prefix="/api/v1/machines/{name}/power", tags=["power"])
 
@@ -21,3 +21,10 @@ def get_power(name: str, manager: ManagerDep, _: CallerDep, cached: bool = False
 def set_power(name: str, body: PowerIn, manager: ManagerDep, who: CallerDep) -> PowerActionOut:
     """Ask for a power action. The BMC carries it out in its own time: poll GET to follow."""
     return PowerActionOut.of(manager.power.set(name, body.action, who=who))
+
+
+@router.put("/boot", status_code=status.HTTP_204_NO_CONTENT)
+def set_boot(name: str, body: BootIn, manager: ManagerDep, who: CallerDep) -> Response:
+    """Boot source override: where the machine boots next time (or every time)."""
+    manager.power.set_boot(name, body.target, body.once, who=who)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
