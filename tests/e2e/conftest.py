@@ -49,8 +49,11 @@ class Result:
 
 
 class KanriServer:
-    def __init__(self, data_dir: Path, sync_interval: float = 1.0) -> None:
+    def __init__(
+        self, data_dir: Path, sync_interval: float = 1.0, database_url: str | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.database_url = database_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"serve-{self.port}.log"
@@ -60,6 +63,8 @@ class KanriServer:
     def start(self) -> None:
         env = {**os.environ, "KANRI_DATA_DIR": str(self.data_dir)}
         env.pop("KANRI_DATABASE_URL", None)
+        if self.database_url:
+            env["KANRI_DATABASE_URL"] = self.database_url
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [

@@ -140,3 +140,17 @@ def test_a_bmc_that_fails_halfway_leaves_nothing_half_written(
     response = _add(client, bmc_url="fake://flaky", name="flaky")
     assert response.status_code == 502
     assert client.get("/api/v1/machines").json() == []
+
+
+def test_openapi_describes_every_route_without_a_token(client: TestClient) -> None:
+    spec = TestClient(client.app).get("/openapi.json").json()
+    assert {
+        "/api/v1/machines",
+        "/api/v1/machines/{name}",
+        "/api/v1/machines/{name}/refresh",
+        "/api/v1/machines/{name}/power",
+        "/api/v1/machines/{name}/power/boot",
+        "/api/v1/events",
+        "/api/v1/status",
+    } <= set(spec["paths"])
+    assert "HTTPBearer" in spec["components"]["securitySchemes"]
