@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
-from kanri.cli.output import Format, emit_json, out, table
+from kanri.cli.output import Format, emit_json, err, out, table
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -79,7 +79,8 @@ def add(
         "driver": driver,
         "system_id": system,
     }
-    machines = api(ctx).post("/api/v1/machines", body)
+    with err.status(f"discovering what {bmc} manages..."):
+        machines = api(ctx).post("/api/v1/machines", body)
     if output is Format.JSON:
         emit_json(machines)
         return

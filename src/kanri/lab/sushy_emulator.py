@@ -8,13 +8,20 @@ Each instance gets its own directory with the config, the state directory (sushy
 default state dir is shared by every instance and survives restarts, so a fresh one per
 instance keeps power states from leaking between runs), the auth file and the log.
 Cheap enough to run twenty at once: one process, ~0.3 s to first answer.
+
+``tls=True`` serves HTTPS with a self-signed certificate of its own for the listen address
+(``cert_path``: give it to a client as its trusted bundle, or leave it out to see a
+verification failure, as against a BMC with its factory certificate).
 """
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -27,6 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,58 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def write_self_signed(host: str, cert_path: Path, key_path: Path, days: int = 7) -> None:
+    """A self-signed certificate for ``host`` (an IP SAN for an address, else a DNS SAN),
+    marked as a CA so that it can stand as its own trust anchor; the key is owner-only."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"kanri lab BMC {host}")])
+    try:
+        san: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        san = x509.DNSName(host)
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([san]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
 class EmulatorError(RuntimeError):
     """The emulator did not start; the message ends with the tail of its log."""
 
@@ -88,6 +152,7 @@ class SushyEmulator:
         port: int | None = None,
         workdir: Path | None = None,
         start_timeout: float = 20.0,
+        tls: bool = False,
     ) -> None:
         self.systems: list[EmulatedSystem] = (
             make_systems(systems) if isinstance(systems, int) else list(systems)
@@ -102,12 +167,23 @@ class SushyEmulator:
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="kanri-sushy-"))
         self.start_timeout = start_timeout
+        self.tls = tls
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def cert_path(self) -> Path:
+        """The self-signed certificate served with ``tls=True`` (PEM); it is its own CA,
+        so a client trusts the emulator by using this file as its CA bundle."""
+        return self.workdir / "tls-cert.pem"
+
+    @property
+    def key_path(self) -> Path:
+        return self.workdir / "tls-key.pem"
 
     @property
     def config_path(self) -> Path:
@@ -142,6 +218,13 @@ class SushyEmulator:
             auth_file = self.workdir / "htpasswd"
             auth_file.write_text(f"{self.username}:{digest.decode()}\n")
             settings["SUSHY_EMULATOR_AUTH_FILE"] = str(auth_file)
+        if self.tls:
+            if not self.cert_path.is_file() or not self.key_path.is_file():
+                # Made once per workdir: a restart (pause, start) serves the same
+                # certificate, as a BMC does, so a client that trusts it still does.
+                write_self_signed(self.host, self.cert_path, self.key_path)
+            settings["SUSHY_EMULATOR_SSL_CERT"] = str(self.cert_path)
+            settings["SUSHY_EMULATOR_SSL_KEY"] = str(self.key_path)
         # The config is a Python file; repr() writes every value as a valid literal.
         self.config_path.write_text("".join(f"{k} = {v!r}\n" for k, v in settings.items()))
 
@@ -180,12 +263,22 @@ class SushyEmulator:
             raise
 
     def _wait_until_answering(self) -> None:
+        # The readiness probe only asks "is it up?", so it does not verify the certificate
+        # (self-signed, and tests want it untrusted by default). Only this probe skips
+        # verification: clients of the emulator decide for themselves.
+        probe_context: ssl.SSLContext | None = None
+        if self.tls:
+            probe_context = ssl.create_default_context()
+            probe_context.check_hostname = False
+            probe_context.verify_mode = ssl.CERT_NONE
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 raise EmulatorError(f"sushy-emulator exited at start: {self._log_tail()}")
             try:
-                with urllib.request.urlopen(f"{self.url}/redfish/v1/", timeout=1) as answer:  # noqa: S310
+                with urllib.request.urlopen(  # noqa: S310
+                    f"{self.url}/redfish/v1/", timeout=1, context=probe_context
+                ) as answer:
                     if answer.status == 200:
                         return
             except (urllib.error.URLError, OSError):

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sushy.connector import Connector
 
 from kanri.domain.errors import Invalid
 from kanri.domain.model import Bmc
@@ -216,3 +217,38 @@ def test_per_bmc_concurrency_cap(emulator_bmc: Bmc) -> None:
         thread.join()
     context.close()
     assert peak == 2
+
+
+def test_restart_and_reset_go_off_then_on(
+    power: RedfishPower,
+    emulator_bmc: Bmc,
+    emulated_systems: SystemPool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    graceful, hard = emulated_systems.take("Off"), emulated_systems.take("Off")
+    ids = [graceful.uuid, hard.uuid]
+    for system_id in ids:
+        power.set_power(emulator_bmc, system_id, PowerAction.ON)
+    wait_for(power, emulator_bmc, ids, PowerState.ON)
+
+    # Record what goes on the wire: the emulator does not log the ResetType it got.
+    sent: dict[str, object] = {}
+    real_post = Connector.post
+
+    def post(self: Connector, path: str = "", data: object = None, **kwargs: object) -> object:
+        sent[path.split("/")[-3]] = data
+        return real_post(self, path, data=data, **kwargs)
+
+    monkeypatch.setattr(Connector, "post", post)
+    power.set_power(emulator_bmc, graceful.uuid, PowerAction.RESTART)
+    power.set_power(emulator_bmc, hard.uuid, PowerAction.RESET)
+    assert sent == {
+        graceful.uuid: {"ResetType": "GracefulRestart"},
+        hard.uuid: {"ResetType": "ForceRestart"},
+    }
+
+    # The fake driver drops a restarting system to Off at once, and brings it On 1-11 s
+    # later: Off here shows the restart was accepted and acted on, not ignored.
+    for system_id in ids:
+        assert power.get_power(emulator_bmc, system_id) is PowerState.OFF
+    wait_for(power, emulator_bmc, ids, PowerState.ON)
