@@ -53,6 +53,10 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+class SentButUnanswered(requests.RequestException):
+    """A command reached the BMC (or may have) and no answer came back: never resent."""
+
+
 def nothing_was_sent(exc: BaseException) -> bool:
     """True when the request never reached the BMC, so repeating it cannot act twice."""
     return any(
@@ -73,6 +77,13 @@ def _unreachable_reason(exc: BaseException, options: DriverOptions) -> str:
     # Most specific first: a ConnectTimeout is also a ConnectionError, and a DNS failure
     # arrives wrapped in a NewConnectionError.
     reasons: list[tuple[type[BaseException] | tuple[type[BaseException], ...], Any]] = [
+        (
+            SentButUnanswered,
+            lambda c: (
+                f"no answer to the command within {options.read_timeout:g}s; "
+                "not repeated, as the BMC may have acted on it"
+            ),
+        ),
         (NameResolutionError, lambda c: "DNS failure: cannot resolve the host name"),
         (
             requests.ConnectTimeout,

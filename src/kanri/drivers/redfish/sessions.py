@@ -23,6 +23,7 @@ from sushy.connector import Connector
 from kanri.domain.errors import Invalid
 from kanri.domain.model import Bmc
 from kanri.drivers.base import DriverOptions, SystemNotFound
+from kanri.drivers.redfish import transport
 from kanri.drivers.redfish.errors import nothing_was_sent, to_driver_error
 from kanri.drivers.redfish.mapping import JsonDoc, MalformedAnswer, member_paths, system_id_of
 
@@ -69,6 +70,7 @@ class RedfishClient:
             default_request_timeout=options.read_timeout,
             connect_timeout=options.connect_timeout,
         )
+        transport.install(self.connector)  # before sushy logs in: it sets auth on the session
         self.auth: Any = SessionOrBasicAuth(username=username, password=password)
         try:
             # Reads the service root, then opens a session, or falls back to basic auth
