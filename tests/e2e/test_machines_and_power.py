@@ -78,6 +78,10 @@ def test_add_list_power_off_status_on(
     # the other systems were never touched
     assert _emulator_power(emulator, emulator.systems[1].uuid) == "Off"
 
+    status = cli("status", "-o", "json")
+    assert status.code == 0, status.err
+    assert json.loads(status.out)["last_sweep"]["machines"] == 3
+
     renamed = cli("machine", "rename", name, "db1")
     assert renamed.code == 0, renamed.err
     assert cli("machine", "show", "db1", "-o", "json").code == 0

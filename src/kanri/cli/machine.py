@@ -34,7 +34,14 @@ _LIST_COLUMNS = [
 ]
 
 
-def _read_password(path: Path) -> str:
+def _read_password(path: Path | None) -> str:
+    if path is None:
+        if not sys.stdin.isatty():
+            raise CliError(
+                "give the BMC password with --password-file FILE (or - for stdin)", ExitCode.USAGE
+            )
+        password: str = typer.prompt("BMC password", hide_input=True)
+        return password
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text()
     except OSError as exc:
@@ -52,9 +59,12 @@ def add(
     bmc: Annotated[str, typer.Option("--bmc", help="BMC URL, e.g. https://10.0.0.5")],
     user: Annotated[str, typer.Option("--user", "-u", help="BMC user name")],
     password_file: Annotated[
-        Path,
-        typer.Option("--password-file", help="file whose first line is the password; - for stdin"),
-    ],
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="file whose first line is the password; - for stdin; asked if not given",
+        ),
+    ] = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="do not verify the BMC's TLS certificate")
     ] = False,

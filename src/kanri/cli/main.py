@@ -10,10 +10,10 @@ import typer
 
 from kanri import __version__
 from kanri.cli import event, machine, power
-from kanri.cli.context import CliContext
+from kanri.cli.context import CliContext, api
 from kanri.cli.demo import demo
 from kanri.cli.errors import CliError, ExitCode
-from kanri.cli.output import error
+from kanri.cli.output import Format, emit_json, error, out
 from kanri.cli.serve import serve
 from kanri.domain.errors import KanriError
 
@@ -51,6 +51,27 @@ def _options(
     ] = None,
 ) -> None:
     ctx.obj = CliContext(url=url, token=token, token_file=token_file)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    output: Annotated[Format, typer.Option("--output", "-o", help="table or json")] = Format.TABLE,
+) -> None:
+    """Is the manager up? Its version, and how its last power-state sweep went."""
+    answer = api(ctx).get("/api/v1/status")
+    if output is Format.JSON:
+        emit_json(answer)
+        return
+    sweep = answer["last_sweep"]
+    out.print(f"kanri {answer['version']} at {api(ctx).url}")
+    if sweep is None:
+        out.print("no power-state sweep finished yet")
+    else:
+        out.print(
+            f"last sweep: {sweep['machines']} machines in {sweep['seconds']}s, "
+            f"{sweep['failed']} failed, {sweep['changed']} changed"
+        )
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""How machines found behind one BMC get their names.
+"""How machines found behind one BMC get their names, and how a BMC URL is spelled.
 
 Rule: a BMC that manages exactly one system gives that system the name the operator
 chose. A BMC that manages several (a chassis manager with blades) gives each
@@ -9,6 +9,7 @@ letters and digits turned into one ``-``. Any machine can be renamed afterwards.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 from kanri.domain.errors import Invalid
 
@@ -47,3 +48,28 @@ def machine_names(base: str, system_ids: list[str]) -> dict[str, str]:
         taken.add(unique)
         names[system_id] = check_name(unique)
     return names
+
+
+def normalize_bmc_url(url: str) -> str:
+    """One spelling per BMC, so one BMC is never registered twice under two spellings.
+
+    Lower-cases the scheme and host, drops a default port and trailing slashes; keeps the
+    path and query (a driver may need them).
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return url.strip()  # the driver refuses it with a clear message
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and _DEFAULT_PORTS.get(scheme) != port:
+        host = f"{host}:{port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}" if userinfo else host
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}

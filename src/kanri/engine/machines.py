@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from kanri.domain.errors import Invalid, NotFound
 from kanri.domain.model import Bmc, Machine, SystemInventory
-from kanri.domain.naming import check_name, machine_names
+from kanri.domain.naming import check_name, machine_names, normalize_bmc_url
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
 from kanri.store.repo import Repository
@@ -34,6 +35,7 @@ class MachineService:
         """
         check_name(name)
         self.drivers.check(driver)
+        bmc = replace(bmc, url=normalize_bmc_url(bmc.url))
         inventory = self.drivers.inventory(driver)
         found = self.calls.run(inventory.discover, bmc)
         if not found:

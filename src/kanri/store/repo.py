@@ -110,6 +110,13 @@ class Repository:
                 except IntegrityError:  # a concurrent add of the same BMC won the race
                     raise Conflict(f"{bmc.url} was registered at the same time; retry") from None
             else:
+                # One BMC, one set of credentials: a second set would be silently unused.
+                stored = self._bmc(bmc_row)
+                if (stored, bmc_row.driver) != (bmc, driver):
+                    raise Conflict(
+                        f"{bmc.url} is registered already with other credentials, TLS "
+                        "setting or driver; kanri keeps one set per BMC"
+                    )
                 known = set(
                     session.scalars(
                         select(MachineRow.system_id).where(MachineRow.bmc_id == bmc_row.id)

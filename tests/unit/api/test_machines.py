@@ -154,3 +154,20 @@ def test_openapi_describes_every_route_without_a_token(client: TestClient) -> No
         "/api/v1/status",
     } <= set(spec["paths"])
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+def test_one_bmc_under_two_spellings_is_one_bmc(client: TestClient) -> None:
+    first = _add(client, name="b1", bmc_url="fake://Rack1?systems=3", system_id="1")
+    assert first.status_code == 201
+    again = _add(client, name="b1-again", bmc_url="FAKE://rack1/?systems=3", system_id="1")
+    assert again.status_code == 409
+    assert "already registered with system(s) 1" in again.json()["detail"]
+
+
+def test_a_second_set_of_credentials_for_one_bmc_is_refused(client: TestClient) -> None:
+    assert _add(client, name="b1", system_id="1").status_code == 201
+    other = _add(client, name="b2", system_id="2", password="another-pw")
+    assert other.status_code == 409
+    assert "other credentials" in other.json()["detail"]
+    same = _add(client, name="b2", system_id="2")
+    assert same.status_code == 201

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from kanri.domain.errors import Invalid
-from kanri.domain.naming import check_name, machine_names
+from kanri.domain.naming import check_name, machine_names, normalize_bmc_url
 
 
 def test_single_system_takes_the_given_name() -> None:
@@ -28,3 +28,18 @@ def test_ids_that_slug_alike_stay_distinct() -> None:
 def test_bad_names_are_refused(bad: str) -> None:
     with pytest.raises(Invalid, match="invalid name"):
         check_name(bad)
+
+
+@pytest.mark.parametrize(
+    ("given", "normal"),
+    [
+        ("HTTPS://BMC1.Example:443/", "https://bmc1.example"),
+        ("http://10.0.0.5:80", "http://10.0.0.5"),
+        ("https://10.0.0.5:8443//", "https://10.0.0.5:8443"),
+        (" https://[FE80::1]:443 ", "https://[fe80::1]"),
+        ("fake://Rack?systems=3", "fake://rack?systems=3"),
+        ("http://h:notaport", "http://h:notaport"),
+    ],
+)
+def test_bmc_urls_have_one_spelling(given: str, normal: str) -> None:
+    assert normalize_bmc_url(given) == normal
