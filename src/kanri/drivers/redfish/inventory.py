@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from kanri.domain.model import Bmc, SystemInventory
 from kanri.domain.states import Health
 from kanri.drivers.redfish.common import RedfishDriverBase
@@ -14,19 +16,34 @@ class RedfishInventory(RedfishDriverBase):
 
     def discover(self, bmc: Bmc) -> list[SystemInventory]:
         """Every member of the service root's Systems collection: a chassis manager with
-        blades or partitions is one endpoint with many machines."""
+        blades or partitions is one endpoint with many machines.
 
-        def work(client: RedfishClient) -> list[SystemInventory]:
-            found: list[SystemInventory] = []
-            for path in client.system_paths():
+        The members are read ``per_bmc_concurrency`` at a time (each read within the
+        BMC's cap), not one by one: a 100-blade chassis is ~300 requests, and a BMC
+        answering in 0.1 s would take 30 s to list them in a row.
+        """
+        paths = self.sessions.run(bmc, lambda client: client.system_paths())
+
+        def read(path: str) -> SystemInventory | None:
+            def work(client: RedfishClient) -> SystemInventory | None:
                 doc = client.get_optional(path)
                 if doc is None:  # listed, then gone (a partition deleted meanwhile)
-                    continue
+                    return None
                 client.remember(system_id_of(doc), path)
-                found.append(system_inventory(doc, client.get_optional))
-            return found
+                return system_inventory(doc, client.get_optional)
 
-        return self.sessions.run(bmc, work)
+            return self.sessions.run(bmc, work)
+
+        readers = min(len(paths), self.options.per_bmc_concurrency)
+        if readers <= 1:
+            found = [read(path) for path in paths]
+        else:
+            pool = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="kanri-discover")
+            try:
+                found = list(pool.map(read, paths))
+            finally:  # on the first failure, do not read the rest
+                pool.shutdown(cancel_futures=True)
+        return [inventory for inventory in found if inventory is not None]
 
     def inventory(self, bmc: Bmc, system_id: str) -> SystemInventory:
         def work(client: RedfishClient) -> SystemInventory:
