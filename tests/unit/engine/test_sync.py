@@ -73,3 +73,23 @@ def test_an_unreachable_bmc_is_one_event_after_the_debounce(
     manager.sync.sweep()
     assert _kinds(manager).count("bmc.reachable") == 1
     assert manager.repo.get_machine("solo").reachable
+
+
+def test_a_dead_chassis_costs_a_few_requests_not_one_per_blade(
+    manager: Manager, world: FakeWorld
+) -> None:
+    chassis = Bmc("fake://dead-chassis?systems=40", "admin", "pw")
+    manager.machines.add("blade", chassis, driver="fake")
+    manager.machines.add("alive", Bmc("fake://alive?systems=5", "admin", "pw"), driver="fake")
+    world.bmcs[chassis.url].reachable = False
+    world.bmcs[chassis.url].attempts = 0
+    stats = manager.sync.sweep()
+    window = manager.drivers.context.options.per_bmc_concurrency
+    assert world.bmcs[chassis.url].attempts <= window
+    assert (stats.machines, stats.failed, stats.ok) == (45, 40, 5)
+    for _ in range(2):
+        manager.sync.sweep()
+    blades = [m for m in manager.repo.list_machines() if m.name.startswith("blade")]
+    assert len(blades) == 40
+    assert not any(m.reachable for m in blades)
+    assert _kinds(manager).count("bmc.unreachable") == 40

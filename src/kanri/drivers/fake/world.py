@@ -32,7 +32,8 @@ class FakeBmc:
     password: str | None = None  # None: any password but FAKE_PASSWORD_REJECTED works
     reachable: bool = True
     fail_after: int | None = None  # answer this many requests, then raise protocol errors
-    requests: int = 0
+    requests: int = 0  # answered
+    attempts: int = 0  # asked, answered or not
     systems: dict[str, FakeSystem] = field(default_factory=dict)
 
 
@@ -86,6 +87,7 @@ class FakeWorld:
                     raise BmcUnreachable(url, "connection refused")
                 count = int(parse_qs(parts.query).get("systems", ["1"])[0])
                 bmc = self.add_bmc(url, systems=count)
+            bmc.attempts += 1
             if not bmc.reachable:
                 raise BmcUnreachable(url, "timed out")
             refused = (
