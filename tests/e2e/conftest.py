@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kanri.lab.sushy_emulator import EmulatorError, SushyEmulator, free_port
+from kanri.lab.sushy_emulator import SushyEmulator, free_port
+from tests.peers.sushy import running_emulator
 
 
 @dataclass
@@ -125,20 +126,13 @@ BMC_PASSWORD = "e2e-bmc-pw"
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SushyEmulator]:
     """sushy-tools with three systems behind one endpoint, password-protected."""
-    emu = SushyEmulator(
+    with running_emulator(
         systems=3,
         username=BMC_USER,
         password=BMC_PASSWORD,
         workdir=tmp_path_factory.mktemp("e2e-emulator"),
-    )
-    try:
-        emu.start()
-    except (EmulatorError, OSError) as exc:
-        pytest.fail(f"sushy-tools emulator unavailable: {exc}", pytrace=False)
-    try:
-        yield emu
-    finally:
-        emu.stop()
+    ) as emulator:
+        yield emulator
 
 
 @pytest.fixture

@@ -10,34 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from kanri.lab.sushy_emulator import EmulatorError, SushyEmulator
+from kanri.lab.sushy_emulator import SushyEmulator
 from tests.e2e.conftest import BMC_PASSWORD, BMC_USER, Cli
+from tests.peers.sushy import forget_ca_bundles, running_emulator
 
 
 @pytest.fixture(scope="module")
 def tls_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SushyEmulator]:
-    emu = SushyEmulator(
+    with running_emulator(
         systems=1,
         username=BMC_USER,
         password=BMC_PASSWORD,
         workdir=tmp_path_factory.mktemp("e2e-tls-emulator"),
         tls=True,
-    )
-    try:
-        emu.start()
-    except (EmulatorError, OSError) as exc:
-        pytest.fail(f"sushy-tools emulator (TLS) unavailable: {exc}", pytrace=False)
-    try:
-        yield emu
-    finally:
-        emu.stop()
+    ) as emulator:
+        yield emulator
 
 
 @pytest.fixture(autouse=True)
 def no_ca_bundle_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `kanri serve` inherits the environment; a CA bundle set there would change the outcome.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    forget_ca_bundles(monkeypatch)
 
 
 def test_self_signed_bmc_is_refused_unless_insecure(

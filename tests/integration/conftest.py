@@ -13,7 +13,8 @@ import pytest
 
 from kanri.domain.model import Bmc
 from kanri.drivers.base import DriverOptions
-from kanri.lab.sushy_emulator import EmulatedSystem, EmulatorError, SushyEmulator, make_systems
+from kanri.lab.sushy_emulator import EmulatedSystem, SushyEmulator, make_systems
+from tests.peers.sushy import running_emulator
 
 EMULATOR_USER = "admin"
 EMULATOR_PASSWORD = "kanri-test"
@@ -27,20 +28,13 @@ def sushy_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SushyEm
     # Systems 1-6 start Off, 7-8 On: power tests each take their own (see take_system).
     systems = make_systems(8)
     systems[6:] = [replace(s, power_state="On") for s in systems[6:]]
-    emulator = SushyEmulator(
+    with running_emulator(
         systems=systems,
         username=EMULATOR_USER,
         password=EMULATOR_PASSWORD,
         workdir=tmp_path_factory.mktemp("sushy-emulator"),
-    )
-    try:
-        emulator.start()
-    except (EmulatorError, OSError) as exc:
-        pytest.fail(f"sushy-tools emulator unavailable: {exc}", pytrace=False)
-    try:
+    ) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture(scope="session")

@@ -12,37 +12,28 @@ from kanri.domain.states import PowerState
 from kanri.drivers.base import BmcUnreachable
 from kanri.drivers.redfish import RedfishInventory, RedfishPower
 from kanri.drivers.registry import DriverContext
-from kanri.lab.sushy_emulator import EmulatorError, SushyEmulator
+from kanri.lab.sushy_emulator import SushyEmulator
 from tests.integration.conftest import EMULATOR_PASSWORD, EMULATOR_USER, TEST_OPTIONS
+from tests.peers.sushy import forget_ca_bundles, running_emulator
 
 SELF_SIGNED = r"TLS certificate rejected: self-signed certificate$"
 
 
 @pytest.fixture(scope="module")
 def tls_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SushyEmulator]:
-    emulator = SushyEmulator(
+    with running_emulator(
         systems=2,
         username=EMULATOR_USER,
         password=EMULATOR_PASSWORD,
         workdir=tmp_path_factory.mktemp("sushy-tls"),
         tls=True,
-    )
-    try:
-        emulator.start()
-    except (EmulatorError, OSError) as exc:
-        pytest.fail(f"sushy-tools emulator (TLS) unavailable: {exc}", pytrace=False)
-    try:
+    ) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture(autouse=True)
 def no_ca_bundle_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    # requests trusts these instead of certifi when set: a runner's own settings must not
-    # decide whether verification fails.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    forget_ca_bundles(monkeypatch)
 
 
 @pytest.fixture
