@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ManagerOptions:
-    workers: int = 32  # driver calls in flight at once, over all BMCs
+    workers: int = 32  # the sync loop's driver calls in flight at once, over all BMCs
+    operator_workers: int = 8  # operators' calls (API): never queued behind a sweep
     sync: SyncOptions = field(default_factory=SyncOptions)
     drivers: DriverOptions = field(default_factory=DriverOptions)
     run_sync: bool = True
@@ -39,9 +40,12 @@ class Manager:
         self.repo = Repository(self.db, Secrets(settings.key_file))
         self.drivers = Drivers(self.options.drivers)
         self.calls = DriverCalls(self.options.workers)
+        # A sweep of thousands of reads must not delay an operator's command: their calls
+        # run in a pool of their own. The per-BMC cap in the drivers still covers both.
+        self.operator_calls = DriverCalls(self.options.operator_workers)
         recent = RecentCommands()
-        self.machines = MachineService(self.repo, self.drivers, self.calls)
-        self.power = PowerService(self.repo, self.drivers, self.calls, recent)
+        self.machines = MachineService(self.repo, self.drivers, self.operator_calls)
+        self.power = PowerService(self.repo, self.drivers, self.operator_calls, recent)
         self.sync = PowerSync(self.repo, self.drivers, self.calls, recent, self.options.sync)
         self.admin_token = ensure_admin_token(self.repo, settings.token_file)
 
@@ -53,6 +57,7 @@ class Manager:
     def stop(self) -> None:
         self.sync.stop()
         self.calls.shutdown()
+        self.operator_calls.shutdown()
         self.drivers.close()  # logs out of every BMC session
         self.db.dispose()
         log.info("manager stopped")

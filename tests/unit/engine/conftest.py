@@ -15,7 +15,10 @@ from kanri.settings import Settings
 def manager(tmp_path: Path) -> Iterator[Manager]:
     settings = Settings(tmp_path, f"sqlite:///{tmp_path / 'kanri.db'}")
     options = ManagerOptions(
-        workers=4, run_sync=False, sync=SyncOptions(unreachable_after=3, settle_grace=0)
+        workers=4,
+        operator_workers=2,
+        run_sync=False,
+        sync=SyncOptions(unreachable_after=3, settle_grace=0),
     )
     m = Manager(settings, options)
     try:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 from kanri.domain.model import Bmc
@@ -93,3 +95,23 @@ def test_a_dead_chassis_costs_a_few_requests_not_one_per_blade(
     assert len(blades) == 40
     assert not any(m.reachable for m in blades)
     assert _kinds(manager).count("bmc.unreachable") == 40
+
+
+def test_an_operator_is_not_queued_behind_a_sweep(manager: Manager, world: FakeWorld) -> None:
+    stuck = Bmc("fake://stuck?systems=8", "admin", "pw")
+    manager.machines.add("stuck", stuck, driver="fake")
+    manager.machines.add("fast", Bmc("fake://fast", "admin", "pw"), driver="fake")
+    gate = world.bmcs[stuck.url].gate = threading.Event()  # its reads hang until opened
+    sweep = threading.Thread(target=manager.sync.sweep)
+    sweep.start()
+    try:
+        while world.bmcs[stuck.url].attempts == 0:  # the sweep holds the workers now
+            time.sleep(0.005)
+        operator = threading.Thread(target=manager.power.set, args=("fast", PowerAction.ON))
+        operator.start()
+        operator.join(timeout=10)
+        assert not operator.is_alive(), "the operator's call is queued behind the sweep"
+        assert world.bmcs["fake://fast"].systems["1"].power is PowerState.ON
+    finally:
+        gate.set()
+        sweep.join()

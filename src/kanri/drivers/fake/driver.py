@@ -25,6 +25,7 @@ class _FakeBase:
         self.world = world_of(context)
 
     def _system(self, bmc: Bmc, system_id: str) -> FakeSystem:
+        """The system, after a request's worth of checks; call with the world locked."""
         found = self.world.contact(bmc.url, bmc.username, bmc.password)
         try:
             return found.systems[system_id]
@@ -37,10 +38,12 @@ class _FakeBase:
 
 class FakePower(_FakeBase):
     def get_power(self, bmc: Bmc, system_id: str) -> PowerState:
+        self.world.latency(bmc.url)
         with self.world.lock:
             return self._system(bmc, system_id).power
 
     def set_power(self, bmc: Bmc, system_id: str, action: PowerAction) -> None:
+        self.world.latency(bmc.url)
         with self.world.lock:
             system = self._system(bmc, system_id)
             system.commands.append(action.value)
@@ -54,15 +57,18 @@ class FakePower(_FakeBase):
 
 class FakeInventory(_FakeBase):
     def discover(self, bmc: Bmc) -> list[SystemInventory]:
+        self.world.latency(bmc.url)
         with self.world.lock:
             found = self.world.contact(bmc.url, bmc.username, bmc.password)
             return [self._snapshot(s) for s in found.systems.values()]
 
     def inventory(self, bmc: Bmc, system_id: str) -> SystemInventory:
+        self.world.latency(bmc.url)
         with self.world.lock:
             return self._snapshot(self._system(bmc, system_id))
 
     def health(self, bmc: Bmc, system_id: str) -> Health:
+        self.world.latency(bmc.url)
         with self.world.lock:
             return self._system(bmc, system_id).inventory.health
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import zlib
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +35,8 @@ class FakeBmc:
     fail_after: int | None = None  # answer this many requests, then raise protocol errors
     requests: int = 0  # answered
     attempts: int = 0  # asked, answered or not
+    delay: float = 0.0  # seconds each request takes, outside the world's lock
+    gate: threading.Event | None = None  # if set, requests wait until it opens (max 30 s)
     systems: dict[str, FakeSystem] = field(default_factory=dict)
 
 
@@ -85,8 +88,10 @@ class FakeWorld:
                     raise Invalid(f"invalid BMC URL {url!r}: use fake://NAME or http(s)://HOST")
                 if parts.scheme != "fake":
                     raise BmcUnreachable(url, "connection refused")
-                count = int(parse_qs(parts.query).get("systems", ["1"])[0])
-                bmc = self.add_bmc(url, systems=count)
+                count = parse_qs(parts.query).get("systems", ["1"])[0]
+                if not count.isdigit() or not 1 <= int(count) <= 10_000:
+                    raise Invalid(f"invalid BMC URL {url!r}: systems must be 1 to 10000")
+                bmc = self.add_bmc(url, systems=int(count))
             bmc.attempts += 1
             if not bmc.reachable:
                 raise BmcUnreachable(url, "timed out")
@@ -101,6 +106,16 @@ class FakeWorld:
             if bmc.fail_after is not None and bmc.requests > bmc.fail_after:
                 raise BmcProtocolError(url, "HTTP 500 Internal Server Error")
             return bmc
+
+    def latency(self, url: str) -> None:
+        """Take as long as the BMC at ``url`` takes to answer, holding no lock."""
+        with self.lock:
+            bmc = self.bmcs.get(url)
+            delay, gate = (bmc.delay, bmc.gate) if bmc is not None else (0.0, None)
+        if gate is not None:
+            gate.wait(timeout=30)
+        if delay:
+            time.sleep(delay)
 
     def set_health(self, url: str, system_id: str, health: Health) -> None:
         with self.lock:
