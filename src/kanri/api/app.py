@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from kanri import __version__
 from kanri.api import problems
 from kanri.api.deps import CallerDep, ManagerDep
+from kanri.api.limits import BodyLimit
 from kanri.api.routes import events, machines, power
 from kanri.engine.manager import Manager
 
@@ -24,8 +26,8 @@ def create_app(manager: Manager, manage_lifecycle: bool = True) -> FastAPI:
         try:
             yield
         finally:
-            if manage_lifecycle:
-                manager.stop()
+            if manage_lifecycle:  # joins threads: not on the event loop
+                await asyncio.to_thread(manager.stop)
 
     app = FastAPI(
         title="kanri",
@@ -35,6 +37,7 @@ def create_app(manager: Manager, manage_lifecycle: bool = True) -> FastAPI:
     )
     app.state.manager = manager
     problems.install(app)
+    app.add_middleware(BodyLimit)
     app.include_router(machines.router)
     app.include_router(power.router)
     app.include_router(events.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -74,5 +75,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("%s %s failed", request.method, request.url.path)
-        return problem(500, "internal", "Internal error", f"{type(exc).__name__}: {exc}")
+        # The details (an SQL statement, a stack) are for the log, not for the caller.
+        incident = secrets.token_hex(4)
+        log.exception("%s %s failed [incident %s]", request.method, request.url.path, incident)
+        return problem(
+            500,
+            "internal",
+            "Internal error",
+            f"kanri failed unexpectedly ({type(exc).__name__}); "
+            f"see the manager's log for incident {incident}",
+        )

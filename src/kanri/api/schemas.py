@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from kanri.domain.model import Machine
 from kanri.domain.naming import NAME_PATTERN
@@ -17,9 +18,14 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Names are checked by the engine (kanri.domain.naming.check_name), whose message says
+# what a name may be; the pattern here only documents it in the OpenAPI schema.
+_NAME: JsonDict = {"pattern": NAME_PATTERN}
+
+
 class MachineIn(_In):
     name: str = Field(
-        pattern=NAME_PATTERN,
+        json_schema_extra=_NAME,
         description="Machine name; with several systems behind the BMC, the prefix of each.",
     )
     bmc_url: str = Field(min_length=1, max_length=512, examples=["https://10.0.0.5"])
@@ -31,7 +37,7 @@ class MachineIn(_In):
 
 
 class RenameIn(_In):
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(json_schema_extra=_NAME)
 
 
 class PowerIn(_In):

@@ -53,23 +53,34 @@ def machine_names(base: str, system_ids: list[str]) -> dict[str, str]:
 def normalize_bmc_url(url: str) -> str:
     """One spelling per BMC, so one BMC is never registered twice under two spellings.
 
-    Lower-cases the scheme and host, drops a default port and trailing slashes; keeps the
-    path and query (a driver may need them).
+    A Redfish BMC (http, https) is its scheme, host and port: the scheme and host are
+    lower-cased, a default port dropped, and a ``/redfish/v1`` path (which operators often
+    paste) too. Anything else in the URL (credentials, another path, a query) is refused,
+    since the driver would ignore it and two spellings would name one BMC. Other schemes
+    (the fake driver's ``fake://NAME?systems=N``) keep their path and query.
     """
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
+    text = url.strip()
     try:
+        parts = urlsplit(text)
         port = parts.port
-    except ValueError:
-        return url.strip()  # the driver refuses it with a clear message
+    except ValueError as exc:
+        raise Invalid(f"invalid BMC URL {url!r}: {exc}") from None
+    scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if not scheme or not host:
+        raise Invalid(f"invalid BMC URL {url!r}: give scheme and host, e.g. https://10.0.0.5")
     if ":" in host:
         host = f"[{host}]"
     if port is not None and _DEFAULT_PORTS.get(scheme) != port:
         host = f"{host}:{port}"
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@{host}" if userinfo else host
-    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+    path = parts.path.rstrip("/")
+    if scheme not in _DEFAULT_PORTS:
+        return urlunsplit((scheme, host, path, parts.query, ""))
+    if parts.username or parts.password:
+        raise Invalid(f"invalid BMC URL {url!r}: give credentials separately, not in the URL")
+    if path.lower() not in ("", "/redfish/v1") or parts.query or parts.fragment:
+        raise Invalid(f"invalid BMC URL {url!r}: give the BMC's address only, e.g. https://{host}")
+    return f"{scheme}://{host}"
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -10,16 +10,20 @@ from kanri.domain.model import Bmc, Machine, SystemInventory
 from kanri.domain.naming import check_name, machine_names, normalize_bmc_url
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
+from kanri.engine.locks import TargetLocks
 from kanri.store.repo import Repository
 
 log = logging.getLogger(__name__)
 
 
 class MachineService:
-    def __init__(self, repo: Repository, drivers: Drivers, calls: DriverCalls) -> None:
+    def __init__(
+        self, repo: Repository, drivers: Drivers, calls: DriverCalls, locks: TargetLocks
+    ) -> None:
         self.repo = repo
         self.drivers = drivers
         self.calls = calls
+        self.locks = locks
 
     def add(
         self,
@@ -54,14 +58,20 @@ class MachineService:
         return machines
 
     def refresh(self, name: str) -> Machine:
-        machine, bmc = self.repo.bmc_of(name)
-        inventory = self.drivers.inventory(machine.driver)
-        fresh = self.calls.run(inventory.inventory, bmc, machine.system_id)
-        return self.repo.update_inventory(name, fresh)
+        with self.locks.hold(name, "inventory refresh"):
+            machine, bmc = self.repo.bmc_of(name)
+            inventory = self.drivers.inventory(machine.driver)
+            fresh = self.calls.run(inventory.inventory, bmc, machine.system_id)
+            return self.repo.update_inventory(name, fresh)
 
     def rename(self, name: str, new_name: str) -> Machine:
-        return self.repo.rename_machine(name, check_name(new_name))
+        check_name(new_name)
+        if new_name == name:
+            return self.repo.get_machine(name)
+        with self.locks.hold(name, "rename"), self.locks.hold(new_name, "rename"):
+            return self.repo.rename_machine(name, new_name)
 
     def remove(self, name: str) -> None:
-        self.repo.remove_machine(name)
+        with self.locks.hold(name, "remove"):
+            self.repo.remove_machine(name)
         log.info("removed machine %s", name)

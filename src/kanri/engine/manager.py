@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from kanri.domain.errors import KanriError
 from kanri.drivers.base import DriverOptions
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
+from kanri.engine.locks import TargetLocks
 from kanri.engine.machines import MachineService
 from kanri.engine.power import PowerService, RecentCommands
 from kanri.engine.sync import PowerSync, SyncOptions
@@ -34,20 +41,24 @@ class Manager:
     def __init__(self, settings: Settings, options: ManagerOptions | None = None) -> None:
         self.settings = settings
         self.options = options or ManagerOptions()
-        settings.ensure_data_dir()
-        migrate.upgrade(settings.database_url)
-        self.db = Database(settings.database_url)
-        self.repo = Repository(self.db, Secrets(settings.key_file))
+        with _starting(f"the data directory {settings.data_dir}"):
+            settings.ensure_data_dir()
+        with _starting(f"the database {_shown(settings.database_url)}"):
+            migrate.upgrade(settings.database_url)
+            self.db = Database(settings.database_url)
+            self.repo = Repository(self.db, Secrets(settings.key_file))
         self.drivers = Drivers(self.options.drivers)
         self.calls = DriverCalls(self.options.workers)
         # A sweep of thousands of reads must not delay an operator's command: their calls
         # run in a pool of their own. The per-BMC cap in the drivers still covers both.
         self.operator_calls = DriverCalls(self.options.operator_workers)
         recent = RecentCommands()
-        self.machines = MachineService(self.repo, self.drivers, self.operator_calls)
-        self.power = PowerService(self.repo, self.drivers, self.operator_calls, recent)
+        locks = TargetLocks()
+        self.machines = MachineService(self.repo, self.drivers, self.operator_calls, locks)
+        self.power = PowerService(self.repo, self.drivers, self.operator_calls, recent, locks)
         self.sync = PowerSync(self.repo, self.drivers, self.calls, recent, self.options.sync)
-        self.admin_token = ensure_admin_token(self.repo, settings.token_file)
+        with _starting(f"the token file {settings.token_file}"):
+            self.admin_token = ensure_admin_token(self.repo, settings.token_file)
 
     def start(self) -> None:
         if self.options.run_sync:
@@ -61,3 +72,31 @@ class Manager:
         self.drivers.close()  # logs out of every BMC session
         self.db.dispose()
         log.info("manager stopped")
+
+
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+@contextmanager
+def _starting(what: str) -> Iterator[None]:
+    """Turn what goes wrong at start into one line that says where to look."""
+    try:
+        yield
+    except KanriError:
+        raise
+    except ArgumentError as exc:
+        raise KanriError(f"cannot use {what}: not a database URL ({exc})") from None
+    except ModuleNotFoundError as exc:
+        raise KanriError(
+            f"cannot use {what}: the driver module {exc.name!r} is missing "
+            "(for PostgreSQL: pip install 'kanri[postgres]')"
+        ) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise KanriError(f"cannot use {what}: {reason}") from None
+    except OSError as exc:
+        raise KanriError(f"cannot use {what}: {exc.strerror or exc}") from None

@@ -7,10 +7,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-from kanri.domain.errors import Conflict
+from kanri.domain.errors import BmcError, Conflict
 from kanri.domain.states import BootTarget, PowerAction, PowerActionRefused, PowerState, plan_power
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
+from kanri.engine.locks import TargetLocks
 from kanri.store.repo import Repository
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,18 @@ class RecentCommands:
 
 class PowerService:
     def __init__(
-        self, repo: Repository, drivers: Drivers, calls: DriverCalls, recent: RecentCommands
+        self,
+        repo: Repository,
+        drivers: Drivers,
+        calls: DriverCalls,
+        recent: RecentCommands,
+        locks: TargetLocks,
     ) -> None:
         self.repo = repo
         self.drivers = drivers
         self.calls = calls
         self.recent = recent
+        self.locks = locks
 
     def read(self, name: str) -> PowerReading:
         """Ask the BMC now; store what changed."""
@@ -73,39 +80,61 @@ class PowerService:
 
     def set_boot(self, name: str, target: BootTarget, once: bool, who: str = "operator") -> None:
         """Boot from ``target`` at the next boot (``once``) or until cleared (``none``)."""
-        machine, bmc = self.repo.bmc_of(name)
-        driver = self.drivers.power(machine.driver)
-        self.calls.run(driver.set_boot_override, bmc, machine.system_id, target, once)
-        scope = "next boot" if once else "every boot"
-        self.repo.add_event(
-            "boot.override",
-            "info",
-            name,
-            f"{who} set boot to {target.value} ({scope})",
-            {"target": target.value, "once": once, "by": who},
-        )
+        with self.locks.hold(name, f"boot override to {target.value}"):
+            machine, bmc = self.repo.bmc_of(name)
+            driver = self.drivers.power(machine.driver)
+            self.calls.run(driver.set_boot_override, bmc, machine.system_id, target, once)
+            scope = "next boot" if once else "every boot"
+            self.repo.add_event(
+                "boot.override",
+                "info",
+                name,
+                f"{who} set boot to {target.value} ({scope})",
+                {"target": target.value, "once": once, "by": who},
+            )
 
     def set(self, name: str, action: PowerAction, who: str = "operator") -> PowerResult:
-        machine, bmc = self.repo.bmc_of(name)
-        driver = self.drivers.power(machine.driver)
-        # Decide from the state read back now, not from what we remember.
-        state = self.calls.run(driver.get_power, bmc, machine.system_id)
-        try:
-            step = plan_power(state, action)
-        except PowerActionRefused as exc:
-            raise Conflict(str(exc)) from None
-        if step.send:
+        with self.locks.hold(name, f"power {action.value}"):
+            machine, bmc = self.repo.bmc_of(name)
+            driver = self.drivers.power(machine.driver)
+            # Decide from the state read back now, not from what we remember.
+            state = self.calls.run(driver.get_power, bmc, machine.system_id)
+            self.repo.record_power(name, state, reachable=True)
+            try:
+                step = plan_power(state, action)
+            except PowerActionRefused as exc:
+                raise Conflict(str(exc)) from None
+            details = {"action": action.value, "previous": state.value, "by": who}
+            # What kanri asks for is written before it acts: if the answer is lost, the
+            # sync loop still knows what to compare the machine with.
+            self.repo.set_desired_power(name, step.final)
+            if not step.send:
+                self.repo.add_event(
+                    "power.command",
+                    "info",
+                    name,
+                    f"{who} asked {action.value}: was {state.value}, nothing to do",
+                    {**details, "sent": False},
+                )
+                return PowerResult(name, action, state, False, step.final)
+            self.repo.add_event(
+                "power.command",
+                "info",
+                name,
+                f"{who} asked {action.value}: was {state.value}, sending",
+                {**details, "sent": True},
+            )
             self.recent.mark(name)
-            self.calls.run(driver.set_power, bmc, machine.system_id, action)
-        self.repo.set_desired_power(name, step.final)
-        self.repo.record_power(name, state, reachable=True)
-        self.repo.add_event(
-            "power.command",
-            "info",
-            name,
-            f"{who} asked {action.value}: was {state.value}, "
-            + ("command sent" if step.send else "nothing to do"),
-            {"action": action.value, "previous": state.value, "sent": step.send, "by": who},
-        )
-        log.info("%s: %s (was %s, sent=%s)", name, action.value, state.value, step.send)
-        return PowerResult(name, action, state, step.send, step.final)
+            try:
+                self.calls.run(driver.set_power, bmc, machine.system_id, action)
+            except BmcError as exc:
+                self.repo.add_event(
+                    "power.command_failed",
+                    "error",
+                    name,
+                    f"{action.value} failed: {exc.reason}",
+                    {**details, "reason": exc.reason, "error": type(exc).__name__},
+                )
+                raise
+            log.info("%s: %s (was %s)", name, action.value, state.value)
+            return PowerResult(name, action, state, True, step.final)

@@ -15,6 +15,7 @@ from collections import defaultdict, deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
+from kanri.domain.errors import NotFound
 from kanri.domain.model import Bmc, Machine
 from kanri.domain.states import PowerState
 from kanri.drivers.base import BmcUnreachable, DriverError
@@ -32,6 +33,9 @@ class SyncOptions:
     jitter: float = 0.1  # each wait is interval * (1 ± jitter): managers do not beat in step
     unreachable_after: int = 3  # failed polls in a row before a machine is unreachable
     settle_grace: float = 120.0  # after a command, a differing reading is a transition
+    # A sweep stops waiting here: a BMC that hangs delays its own machines, not everyone's
+    # next sweep. Reads still out are not asked again until they end.
+    deadline: float = 60.0
 
 
 @dataclass(slots=True)
@@ -40,6 +44,7 @@ class SweepStats:
     ok: int = 0
     failed: int = 0
     changed: int = 0
+    late: int = 0  # not read by the deadline, or still out from an earlier sweep
     seconds: float = 0.0
     events: list[str] = field(default_factory=list)
 
@@ -60,6 +65,8 @@ class PowerSync:
         self.options = options or SyncOptions()
         self._failures: dict[str, int] = {}
         self._drift_reported: set[str] = set()
+        self._out: set[str] = set()  # machines whose read is still in the pool
+        self._out_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_sweep: SweepStats | None = None
@@ -75,50 +82,83 @@ class PowerSync:
         wait on its per-BMC cap while the other BMCs sat idle (with BMCs answering in
         0.1 s, 32 workers read ~50 machines a second instead of ~260: see
         docs/performance.md); and a slow BMC now holds that many workers, not all of them.
-        The first unreachable answer from a BMC fails the rest of its queue at once.
+        The first unreachable answer from a BMC fails the rest of its queue at once, and
+        the sweep ends at its deadline whatever is still out.
         """
         started = time.monotonic()
         stats = SweepStats()
         queues: dict[str, deque[tuple[Machine, Bmc]]] = defaultdict(deque)
+        with self._out_lock:
+            out = set(self._out)
         for machine, bmc in self.repo.machines_with_bmcs():
-            queues[bmc.url].append((machine, bmc))
-        stats.machines = sum(len(queue) for queue in queues.values())
+            stats.machines += 1
+            if machine.name in out:
+                stats.late += 1
+            else:
+                queues[bmc.url].append((machine, bmc))
         window = max(1, self.drivers.context.options.per_bmc_concurrency)
         pending: dict[Future[PowerState], tuple[Machine, str]] = {}
 
         def submit_next(url: str) -> None:
             machine, bmc = queues[url].popleft()
             driver = self.drivers.power(machine.driver)
-            pending[self.calls.submit(driver.get_power, bmc, machine.system_id)] = (machine, url)
+            future = self.calls.submit(driver.get_power, bmc, machine.system_id)
+            self._track(machine.name, future)
+            pending[future] = (machine, url)
 
         for url, queue in queues.items():
             for _ in range(min(window, len(queue))):
                 submit_next(url)
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        end = started + self.options.deadline
+        while pending and (remaining := end - time.monotonic()) > 0:
+            done, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
             for future in done:
                 machine, url = pending.pop(future)
-                try:
-                    power = future.result()
-                except DriverError as exc:
-                    failed = [machine]
-                    if isinstance(exc, BmcUnreachable):
-                        # A BMC that does not answer fails the same way for each of its
-                        # machines; asking the rest would make a dead 100-blade chassis
-                        # cost 100 connect timeouts, and this sweep minutes.
-                        failed += [queued for queued, _ in queues[url]]
-                        queues[url].clear()
-                    for each in failed:
-                        stats.failed += 1
-                        self._failed(each, exc, stats)
-                else:
-                    stats.ok += 1
-                    self._read(machine, power, stats)
+                self._settle(future, machine, queues[url], stats)
                 if queues[url]:
                     submit_next(url)
+        stats.late += len(pending) + sum(len(queue) for queue in queues.values())
         stats.seconds = time.monotonic() - started
         self.last_sweep = stats
         return stats
+
+    def _track(self, name: str, future: Future[PowerState]) -> None:
+        with self._out_lock:
+            self._out.add(name)
+
+        def done(_: Future[PowerState]) -> None:
+            with self._out_lock:
+                self._out.discard(name)
+
+        future.add_done_callback(done)
+
+    def _settle(
+        self,
+        future: Future[PowerState],
+        machine: Machine,
+        queue: deque[tuple[Machine, Bmc]],
+        stats: SweepStats,
+    ) -> None:
+        """Record one read's outcome (and, for an unreachable BMC, its queue's)."""
+        try:
+            try:
+                power = future.result()
+            except DriverError as exc:
+                failed = [machine]
+                if isinstance(exc, BmcUnreachable):
+                    # A BMC that does not answer fails the same way for each of its
+                    # machines; asking the rest would make a dead 100-blade chassis
+                    # cost 100 connect timeouts, and this sweep minutes.
+                    failed += [queued for queued, _ in queue]
+                    queue.clear()
+                stats.failed += len(failed)
+                for each in failed:
+                    self._failed(each, exc, stats)
+            else:
+                stats.ok += 1
+                self._read(machine, power, stats)
+        except NotFound:
+            log.info("%s was removed or renamed during the sweep", machine.name)
 
     def _read(self, machine: Machine, power: PowerState, stats: SweepStats) -> None:
         name = machine.name

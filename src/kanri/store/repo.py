@@ -93,6 +93,15 @@ class Repository:
             if taken:
                 raise Conflict(f"a machine named {', '.join(sorted(taken))} already exists")
             # Locked (on PostgreSQL) so that a concurrent remove cannot drop it under us.
+            uuids = [inv.uuid for inv in found.values() if inv.uuid]
+            if uuids:  # the same machine behind another URL (a second NIC, a DNS name)
+                twin = session.execute(
+                    select(MachineRow.name, MachineRow.uuid).where(MachineRow.uuid.in_(uuids))
+                ).first()
+                if twin is not None:
+                    raise Conflict(
+                        f"the system with UUID {twin.uuid} is registered already as {twin.name}"
+                    )
             bmc_row = session.scalars(
                 select(BmcRow).where(BmcRow.url == bmc.url).with_for_update()
             ).one_or_none()

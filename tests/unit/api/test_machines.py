@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -80,7 +81,7 @@ def test_duplicate_registration_is_a_conflict_and_changes_nothing(client: TestCl
     _add(client)
     again = _add(client, name="other")
     assert again.status_code == 409
-    assert "already registered" in again.json()["detail"]
+    assert "is registered already as rack1-1" in again.json()["detail"]
     clash = _add(client, bmc_url="fake://another", name="rack1-1")
     assert clash.status_code == 409
     assert len(client.get("/api/v1/machines").json()) == 3
@@ -161,7 +162,7 @@ def test_one_bmc_under_two_spellings_is_one_bmc(client: TestClient) -> None:
     assert first.status_code == 201
     again = _add(client, name="b1-again", bmc_url="FAKE://rack1/?systems=3", system_id="1")
     assert again.status_code == 409
-    assert "already registered with system(s) 1" in again.json()["detail"]
+    assert "registered already as b1" in again.json()["detail"]
 
 
 def test_a_second_set_of_credentials_for_one_bmc_is_refused(client: TestClient) -> None:
@@ -171,3 +172,62 @@ def test_a_second_set_of_credentials_for_one_bmc_is_refused(client: TestClient) 
     assert "other credentials" in other.json()["detail"]
     same = _add(client, name="b2", system_id="2")
     assert same.status_code == 201
+
+
+def test_one_machine_is_never_registered_twice_under_another_url(
+    client: TestClient, world: FakeWorld
+) -> None:
+    from dataclasses import replace
+
+    assert _add(client, name="b1", bmc_url="fake://one").status_code == 201
+    twin = world.add_bmc("fake://other-nic", systems=1)
+    original = world.bmcs["fake://one"].systems["1"].inventory
+    twin.systems["1"].inventory = replace(twin.systems["1"].inventory, uuid=original.uuid)
+    again = _add(client, name="b1-again", bmc_url="fake://other-nic")
+    assert again.status_code == 409
+    assert f"UUID {original.uuid} is registered already as b1" in again.json()["detail"]
+
+
+def test_a_bad_name_says_what_a_name_may_be(client: TestClient) -> None:
+    response = _add(client, name="Web_1")
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("invalid name 'Web_1': use 1-63 lower-case")
+    _add(client)
+    rename = client.patch("/api/v1/machines/rack1-1", json={"name": "x" * 64})
+    assert rename.status_code == 422
+    assert "invalid name" in rename.json()["detail"]
+
+
+def test_big_bodies_are_refused_before_anything_reads_them(client: TestClient) -> None:
+    anonymous = TestClient(client.app)
+    huge = b'{"name": "' + b"x" * 200_000 + b'"}'
+    declared = anonymous.post(
+        "/api/v1/machines", content=huge, headers={"content-type": "application/json"}
+    )
+    assert declared.status_code == 413
+    assert declared.headers["content-type"] == "application/problem+json"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(20):
+            yield b"x" * 10_000
+
+    streamed = client.post("/api/v1/machines", content=chunks())
+    assert streamed.status_code == 413
+    assert client.get("/api/v1/machines").json() == []
+
+
+def test_an_unexpected_error_shows_no_internals(
+    client: TestClient, manager: Manager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("[SQL: INSERT INTO secrets VALUES ('hunter2')]")
+
+    monkeypatch.setattr(manager.repo, "list_machines", broken)
+    response = TestClient(client.app, raise_server_exceptions=False).get(
+        "/api/v1/machines", headers=dict(client.headers)
+    )
+    assert response.status_code == 500
+    detail = response.json()["detail"]
+    assert "hunter2" not in detail
+    assert "SQL" not in detail
+    assert "incident" in detail

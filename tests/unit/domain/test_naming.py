@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kanri.domain.errors import Invalid
@@ -36,10 +38,27 @@ def test_bad_names_are_refused(bad: str) -> None:
         ("HTTPS://BMC1.Example:443/", "https://bmc1.example"),
         ("http://10.0.0.5:80", "http://10.0.0.5"),
         ("https://10.0.0.5:8443//", "https://10.0.0.5:8443"),
+        ("https://10.0.0.5:8443/redfish/v1/", "https://10.0.0.5:8443"),
         (" https://[FE80::1]:443 ", "https://[fe80::1]"),
         ("fake://Rack?systems=3", "fake://rack?systems=3"),
-        ("http://h:notaport", "http://h:notaport"),
     ],
 )
 def test_bmc_urls_have_one_spelling(given: str, normal: str) -> None:
     assert normalize_bmc_url(given) == normal
+
+
+@pytest.mark.parametrize(
+    ("given", "fragment"),
+    [
+        ("http://h:notaport", "Port could not be cast"),
+        ("https://[::1", "Invalid IPv6 URL"),
+        ("https://admin:pw@bmc", "credentials separately"),
+        ("https://bmc/some/path", "address only"),
+        ("https://bmc/?a=b", "address only"),
+        ("not a url", "scheme and host"),
+        ("", "scheme and host"),
+    ],
+)
+def test_bmc_urls_that_would_be_ignored_in_part_are_refused(given: str, fragment: str) -> None:
+    with pytest.raises(Invalid, match=re.escape(fragment)):
+        normalize_bmc_url(given)

@@ -8,6 +8,7 @@ from kanri.domain.model import Bmc
 from kanri.domain.states import PowerAction, PowerState
 from kanri.drivers.fake import FakeWorld, world_of
 from kanri.engine.manager import Manager, ManagerOptions
+from kanri.engine.sync import SyncOptions
 from kanri.settings import Settings
 
 BMC = Bmc("fake://chassis?systems=3", "admin", "secret")
@@ -102,6 +103,7 @@ def test_an_operator_is_not_queued_behind_a_sweep(manager: Manager, world: FakeW
     manager.machines.add("stuck", stuck, driver="fake")
     manager.machines.add("fast", Bmc("fake://fast", "admin", "pw"), driver="fake")
     gate = world.bmcs[stuck.url].gate = threading.Event()  # its reads hang until opened
+    world.bmcs[stuck.url].attempts = 0
     sweep = threading.Thread(target=manager.sync.sweep)
     sweep.start()
     try:
@@ -115,3 +117,52 @@ def test_an_operator_is_not_queued_behind_a_sweep(manager: Manager, world: FakeW
     finally:
         gate.set()
         sweep.join()
+
+
+def test_a_machine_removed_during_a_sweep_does_not_end_it(
+    manager: Manager, world: FakeWorld
+) -> None:
+    manager.machines.add("c", BMC, driver="fake")
+    gate = world.bmcs[BMC.url].gate = threading.Event()
+    world.bmcs[BMC.url].attempts = 0
+    for system in ("1", "3"):  # changed, so the sweep writes: c-1's write finds no row
+        world.bmcs[BMC.url].systems[system].power = PowerState.ON
+    sweep = threading.Thread(target=manager.sync.sweep)
+    sweep.start()
+    try:
+        while world.bmcs[BMC.url].attempts < 3:
+            time.sleep(0.005)
+        manager.machines.remove("c-1")
+    finally:
+        gate.set()
+        sweep.join()
+    stats = manager.sync.last_sweep
+    assert stats is not None
+    assert (stats.machines, stats.ok) == (3, 3)
+    assert manager.repo.get_machine("c-3").power is PowerState.ON  # the rest was recorded
+
+
+def test_a_hung_bmc_delays_its_own_machines_not_the_sweep(tmp_path: Path) -> None:
+    settings = Settings(tmp_path, f"sqlite:///{tmp_path / 'deadline.db'}")
+    options = ManagerOptions(workers=8, run_sync=False, sync=SyncOptions(deadline=0.3))
+    manager = Manager(settings, options)
+    world = world_of(manager.drivers.context)
+    hung = Bmc("fake://hung?systems=6", "admin", "pw")
+    gate = threading.Event()
+    try:
+        manager.machines.add("hung", hung, driver="fake")
+        manager.machines.add("fine", Bmc("fake://fine", "admin", "pw"), driver="fake")
+        world.bmcs[hung.url].gate = gate
+        world.bmcs[hung.url].attempts = 0
+        world.bmcs["fake://fine"].systems["1"].power = PowerState.ON
+        first = manager.sync.sweep()
+        assert (first.machines, first.ok, first.late) == (7, 1, 6)
+        assert manager.repo.get_machine("fine").power is PowerState.ON
+        window = manager.drivers.context.options.per_bmc_concurrency
+        assert world.bmcs[hung.url].attempts == window
+        second = manager.sync.sweep()  # the reads still out are not asked again
+        assert second.late == 6
+        assert world.bmcs[hung.url].attempts == 6
+    finally:
+        gate.set()
+        manager.stop()

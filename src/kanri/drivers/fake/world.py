@@ -92,7 +92,6 @@ class FakeWorld:
                 if not count.isdigit() or not 1 <= int(count) <= 10_000:
                     raise Invalid(f"invalid BMC URL {url!r}: systems must be 1 to 10000")
                 bmc = self.add_bmc(url, systems=int(count))
-            bmc.attempts += 1
             if not bmc.reachable:
                 raise BmcUnreachable(url, "timed out")
             refused = (
@@ -108,10 +107,16 @@ class FakeWorld:
             return bmc
 
     def latency(self, url: str) -> None:
-        """Take as long as the BMC at ``url`` takes to answer, holding no lock."""
+        """Count the request, then take as long as the BMC at ``url`` takes, holding no lock.
+
+        Every fake driver method calls this first.
+        """
         with self.lock:
             bmc = self.bmcs.get(url)
-            delay, gate = (bmc.delay, bmc.gate) if bmc is not None else (0.0, None)
+            if bmc is None:
+                return
+            bmc.attempts += 1
+            delay, gate = bmc.delay, bmc.gate
         if gate is not None:
             gate.wait(timeout=30)
         if delay:
