@@ -41,7 +41,15 @@ class Settings:
         return cls(data_dir=data_dir, database_url=url)
 
     def ensure_data_dir(self) -> None:
+        """Create the data directory owner-only; tighten an existing one of ours to 0700.
+
+        It holds the key to the BMC credentials, the admin token and the SQLite database.
+        A directory someone else owns is left as it is (chmod would fail anyway).
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = self.data_dir.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            self.data_dir.chmod(0o700)
 
 
 def api_url() -> str:

@@ -3,36 +3,86 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from kanri.cli.errors import CliError, ExitCode, code_for_status
+from kanri.cli.output import warn
 from kanri.settings import Settings, api_url
 
 
 def find_token(token: str | None, token_file: Path | None) -> str:
     if token:
-        return token
+        return _check_token(token, "--token or KANRI_TOKEN")
     if env := os.environ.get("KANRI_TOKEN"):
-        return env
+        return _check_token(env, "KANRI_TOKEN")
     path = token_file or Settings.from_env().token_file
     try:
-        return path.read_text().strip()
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
     except FileNotFoundError:
+        if token_file is not None:
+            raise CliError(f"the API token file {path} does not exist", ExitCode.USAGE) from None
         raise CliError(
             f"no API token: {path} does not exist (start 'kanri serve' once, "
             "or pass --token / set KANRI_TOKEN / KANRI_DATA_DIR)",
             ExitCode.API,
         ) from None
-    except PermissionError:
-        raise CliError(f"cannot read the API token file {path}", ExitCode.API) from None
+    except UnicodeDecodeError:
+        raise CliError(
+            f"the API token file {path} is not text (a token is printable ASCII)", ExitCode.USAGE
+        ) from None
+    except OSError as exc:
+        raise CliError(
+            f"cannot read the API token file {path}: {exc.strerror or exc}", ExitCode.USAGE
+        ) from None
+    if mode & 0o077:
+        warn(
+            f"the API token file {path} can be read by others (mode {stat.S_IMODE(mode):04o}); "
+            f"chmod 600 {path}"
+        )
+    return _check_token(text.strip(), f"the token file {path}")
+
+
+def _check_token(token: str, source: str) -> str:
+    """A token goes into an HTTP header: printable ASCII without spaces, or a usage error."""
+    if not token:
+        raise CliError(f"the API token from {source} is empty", ExitCode.USAGE)
+    if not (token.isascii() and token.isprintable()) or any(c.isspace() for c in token):
+        raise CliError(
+            f"the API token from {source} is not a token: it must be printable ASCII "
+            "without spaces",
+            ExitCode.USAGE,
+        )
+    return token
+
+
+def check_api_url(url: str) -> str:
+    """The API's base URL without trailing slashes, or a usage error saying what is wrong."""
+    example = "e.g. http://127.0.0.1:8642"
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise CliError(
+            f"the kanri API URL {url!r} (--url or KANRI_URL) is not a URL: {exc}; {example}",
+            ExitCode.USAGE,
+        ) from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise CliError(
+            f"the kanri API URL {url!r} (--url or KANRI_URL) must be http:// or https:// "
+            f"and a host, {example}",
+            ExitCode.USAGE,
+        )
+    return url.rstrip("/")
 
 
 class Api:
     def __init__(self, url: str | None, token: str, timeout: float = 120.0) -> None:
-        self.url = (url or api_url()).rstrip("/")
+        self.url = check_api_url(url or api_url())
+        self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}"},
@@ -42,17 +92,35 @@ class Api:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout):
+                raise self._unreachable(exc) from None
+            # Connected, but no answer: the manager is up and stuck or overloaded.
             raise CliError(
-                f"cannot reach the kanri API at {self.url}: {exc or type(exc).__name__} "
-                "(is 'kanri serve' running? set --url or KANRI_URL)",
-                ExitCode.API,
+                f"the kanri API at {self.url} did not answer within {self.timeout:g} s",
+                ExitCode.TIMEOUT,
             ) from None
+        except httpx.RequestError as exc:
+            raise self._unreachable(exc) from None
         if response.status_code >= 400:
             raise CliError(_detail(response), code_for_status(response.status_code))
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise CliError(
+                f"{self.url} answered {method} {path} with something other than JSON "
+                "(is --url or KANRI_URL the kanri API?)",
+                ExitCode.API,
+            ) from None
+
+    def _unreachable(self, exc: httpx.RequestError) -> CliError:
+        return CliError(
+            f"cannot reach the kanri API at {self.url}: {exc or type(exc).__name__} "
+            "(is 'kanri serve' running? set --url or KANRI_URL)",
+            ExitCode.API,
+        )
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})

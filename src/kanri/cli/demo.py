@@ -7,7 +7,6 @@ would, and drives them with its real Redfish driver.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -18,8 +17,8 @@ import httpx
 import typer
 
 from kanri.cli import logs
-from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.output import err, out, table
+from kanri.cli.runner import check_listen, prepare_data, restrict_new_files, run_server
 
 if TYPE_CHECKING:  # the manager's parts load only when the demo runs, not for every command
     import uvicorn
@@ -41,18 +40,6 @@ DEMO_MACHINES = [
 BMC_USER, BMC_PASSWORD = "admin", "password"  # printed at start, as a lab's should be
 
 
-def _check_port(port: int, what: str, flag: str) -> None:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            raise CliError(
-                f"port {port} for the {what} is in use (another demo running?); choose {flag}",
-                ExitCode.USAGE,
-            ) from None
-
-
 def demo(
     data_dir: Annotated[
         Path, typer.Option("--data-dir", help="where the demo keeps its database and state")
@@ -66,6 +53,7 @@ def demo(
 
     Ctrl-C stops both. Registrations survive a restart in the data directory.
     """
+    restrict_new_files()  # first: the data directory holds secrets (see there)
     import uvicorn
 
     from kanri.api.app import create_app
@@ -74,9 +62,14 @@ def demo(
     from kanri.lab.sushy_emulator import EmulatedSystem, SushyEmulator
     from kanri.settings import Settings
 
-    _check_port(port, "kanri API", "--port")
-    _check_port(bmc_port, "simulated BMC", "--bmc-port")
+    check_listen("127.0.0.1", port, "kanri API", "--port")
+    check_listen("127.0.0.1", bmc_port, "simulated BMC", "--bmc-port")
+    settings = Settings.from_env(data_dir)
+    # The data directory first, owner-only, and the emulator's workdir inside it after.
+    prepare_data(settings)
+    data_dir = settings.data_dir
     logs.configure("warning")
+    manager = Manager(settings, ManagerOptions(sync=SyncOptions(interval=5.0)))
     systems = [
         EmulatedSystem(
             uuid=str(uuid.uuid5(_NAMESPACE, name)),
@@ -92,8 +85,6 @@ def demo(
     err.print(f"starting the simulated BMC on {emulator.url} ({len(systems)} machines)...")
     emulator.start()
     try:
-        settings = Settings.from_env(data_dir)
-        manager = Manager(settings, ManagerOptions(sync=SyncOptions(interval=5.0)))
         server = uvicorn.Server(
             uvicorn.Config(create_app(manager), host="127.0.0.1", port=port, log_level="warning")
         )
@@ -103,7 +94,7 @@ def demo(
             args=(server, api_url, manager.admin_token, emulator.url, systems, data_dir),
             daemon=True,
         ).start()
-        server.run()  # until Ctrl-C; the manager stops with the app
+        run_server(server)  # until Ctrl-C; the manager stops with the app
     finally:
         emulator.pause()  # keep its directory: the same identities come back next time
         err.print("demo stopped")

@@ -3,7 +3,7 @@
 0 success · 1 unexpected error · 2 bad usage or invalid input · 3 not found ·
 4 conflict (exists already, refused in this state) · 5 the BMC failed (unreachable,
 rejected credentials, protocol error) · 6 the kanri API cannot be reached or refused the
-token · 7 timed out waiting (``--wait``)
+token · 7 timed out (waiting for ``--wait``, or the API took a request and did not answer)
 """
 
 from __future__ import annotations

@@ -42,13 +42,17 @@ def _read_password(path: Path | None) -> str:
             )
         password: str = typer.prompt("BMC password", hide_input=True)
         return password
+    where = "standard input" if str(path) == "-" else f"the password file {path}"
     try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text()
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"{where} is not UTF-8 text", ExitCode.USAGE) from None
     except OSError as exc:
-        raise CliError(f"cannot read the password file: {exc}", ExitCode.USAGE) from None
+        raise CliError(f"cannot read {where}: {exc.strerror or exc}", ExitCode.USAGE) from None
     password = text.splitlines()[0] if text else ""
     if not password:
-        raise CliError(f"the password file {path} is empty", ExitCode.USAGE)
+        raise CliError(f"{where} is empty", ExitCode.USAGE)
     return password
 
 

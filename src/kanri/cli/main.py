@@ -15,7 +15,7 @@ from kanri.cli.demo import demo
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.output import Format, emit_json, error, out
 from kanri.cli.serve import serve
-from kanri.domain.errors import KanriError
+from kanri.domain.errors import BmcError, Conflict, Invalid, KanriError, NotFound
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -25,7 +25,8 @@ app = typer.Typer(
         "(--url or KANRI_URL, default http://127.0.0.1:8642) with the token from "
         "KANRI_DATA_DIR/admin.token.\n\n"
         "Exit codes: 0 ok, 1 error, 2 bad usage or input, 3 not found, 4 conflict, "
-        "5 BMC failed, 6 API unreachable or token refused, 7 timed out waiting."
+        "5 BMC failed, 6 API unreachable or token refused, 7 timed out (waiting for --wait, "
+        "or the API did not answer in time)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -88,8 +89,20 @@ def main() -> None:
         if str(exc):  # empty when each failure was reported already
             error(str(exc))
         sys.exit(exc.code)
-    except KanriError as exc:
+    except KanriError as exc:  # from the commands that run a manager here (serve, demo)
         error(str(exc))
-        sys.exit(ExitCode.ERROR)
+        sys.exit(_code_for(exc))
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _code_for(exc: KanriError) -> ExitCode:
+    if isinstance(exc, Invalid):
+        return ExitCode.USAGE
+    if isinstance(exc, NotFound):
+        return ExitCode.NOT_FOUND
+    if isinstance(exc, Conflict):
+        return ExitCode.CONFLICT
+    if isinstance(exc, BmcError):
+        return ExitCode.BMC
+    return ExitCode.ERROR

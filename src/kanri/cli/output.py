@@ -25,6 +25,11 @@ def error(message: str) -> None:
     err.print(f"[red]error:[/] {escape(message)}")
 
 
+def warn(message: str) -> None:
+    """One line on stderr that does not stop the command."""
+    err.print(f"[yellow]warning:[/] {escape(message)}")
+
+
 def emit_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True))
 

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from kanri.cli import logs
 from kanri.cli.output import err
+from kanri.cli.runner import check_listen, prepare_data, restrict_new_files, run_server
 from kanri.settings import DEFAULT_PORT, Settings
 
 
@@ -42,17 +44,24 @@ def serve(
     (postgresql+psycopg://...). At first start an admin API token is written to
     DATA_DIR/admin.token (owner-only); the CLI reads it from there.
     """
+    restrict_new_files()  # first: the data directory holds secrets (see there)
     import uvicorn
 
     from kanri.api.app import create_app
     from kanri.engine.manager import Manager, ManagerOptions
     from kanri.engine.sync import SyncOptions
 
-    logs.configure(log_level)
+    # Everything that can be checked is, before a Manager migrates, connects and syncs.
+    check_listen(host, port, "kanri API", "--port")
     settings = Settings.from_env(data_dir)
+    prepare_data(settings)
+    logs.configure(log_level)
     manager = Manager(
         settings, ManagerOptions(workers=workers, sync=SyncOptions(interval=sync_interval))
     )
-    err.print(f"kanri API on http://{host}:{port}  (token: {settings.token_file})")
-    app = create_app(manager)
-    uvicorn.run(app, host=host, port=port, log_level=log_level.value, access_log=False)
+    shown = f"[{host}]" if ":" in host else host
+    err.print(escape(f"kanri API on http://{shown}:{port}  (token: {settings.token_file})"))
+    config = uvicorn.Config(
+        create_app(manager), host=host, port=port, log_level=log_level.value, access_log=False
+    )
+    run_server(uvicorn.Server(config))
