@@ -7,6 +7,13 @@ from datetime import datetime
 
 from kanri.domain.states import Health, PowerState
 
+# The longest inventory text kanri keeps, in characters (the store's column sizes).
+# Drivers cut what a BMC sends to these, so a 300-character Model cannot fail a write.
+MAX_SYSTEM_ID = 255
+MAX_VENDOR_TEXT = 255  # manufacturer, model, serial number
+MAX_UUID = 64
+MAX_PORT_NAME = 128  # NIC and Fibre Channel port names
+
 
 @dataclass(frozen=True, slots=True)
 class Nic:

@@ -12,7 +12,7 @@ import sushy.exceptions as sushy_exc
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from kanri.domain.errors import Invalid
-from kanri.domain.model import FcPort, Nic
+from kanri.domain.model import MAX_PORT_NAME, MAX_UUID, MAX_VENDOR_TEXT, FcPort, Nic
 from kanri.domain.states import Health, PowerAction, PowerState
 from kanri.drivers.base import (
     BmcAuthFailed,
@@ -21,7 +21,7 @@ from kanri.drivers.base import (
     DriverOptions,
     SystemNotFound,
 )
-from kanri.drivers.redfish.errors import nothing_was_sent, to_driver_error
+from kanri.drivers.redfish.errors import nothing_was_sent, timed_out, to_driver_error
 from kanri.drivers.redfish.mapping import (
     JsonDoc,
     MalformedAnswer,
@@ -148,6 +148,37 @@ def test_sushy_tools_system_payload() -> None:
 def test_system_without_id_is_malformed() -> None:
     with pytest.raises(MalformedAnswer, match="no Id"):
         system_inventory({"@odata.id": "/redfish/v1/Systems/1"}, lambda uri: None)
+
+
+def test_overlong_text_is_cut_to_what_the_store_keeps() -> None:
+    """A BMC's 300-character Model must not fail the write (String(255) on PostgreSQL)."""
+    nic_id = "eth" * 100
+    docs: dict[str, JsonDoc] = {
+        "/nics": {"Members": [{"@odata.id": "/nics/1"}]},
+        "/nics/1": {"Id": nic_id, "MACAddress": "52:54:00:00:00:01"},
+    }
+    system = {
+        "Id": "s1",
+        "Manufacturer": "Contoso\x00 Ltd",  # PostgreSQL cannot store NUL characters
+        "Model": "M" * 300,
+        "SerialNumber": "  " + "S" * 254 + " tail",
+        "UUID": "u" * 100,
+        "EthernetInterfaces": {"@odata.id": "/nics"},
+    }
+    inventory = system_inventory(system, docs.get)
+
+    assert inventory.manufacturer == "Contoso Ltd"
+    assert inventory.model == "M" * MAX_VENDOR_TEXT
+    assert inventory.serial == "S" * 254  # cut to 255, then the trailing blank trimmed
+    assert inventory.uuid == "u" * MAX_UUID
+    assert inventory.nics == (Nic(nic_id[:MAX_PORT_NAME], "52:54:00:00:00:01"),)
+
+
+def test_overlong_system_id_is_malformed_not_cut() -> None:
+    """The Id is how the system is found again: a cut one would never match."""
+    with pytest.raises(MalformedAnswer, match="Id longer than 255 characters"):
+        system_inventory({"Id": "x" * 256}, lambda uri: None)
+    assert system_inventory({"Id": "x" * 255}, lambda uri: None).system_id == "x" * 255
 
 
 def test_collection_pages_are_followed_and_missing_members_list_is_malformed() -> None:
@@ -298,12 +329,12 @@ def _refused() -> requests.ConnectionError:
         (
             _connection_error(requests.ConnectTimeout("x" * 500)),
             BmcUnreachable,
-            "timed out after 5s connecting",
+            "could not connect in 2 attempts of 5s",  # retries=2: sushy tries twice
         ),
         (
             _connection_error(requests.ReadTimeout("read timed out")),
             BmcUnreachable,
-            "timed out after 30s waiting for an answer",
+            "no answer in 2 attempts of 30s",
         ),
         (
             _connection_error(requests.exceptions.SSLError("bad handshake")),
@@ -335,6 +366,21 @@ def test_error_mapping_gives_one_short_line(
     assert str(error) == f"{URL}: {message}"
     assert "\n" not in str(error)
     assert len(str(error)) < 200
+
+
+def test_timeouts_with_a_single_attempt_say_how_long() -> None:
+    once = DriverOptions(connect_timeout=5, read_timeout=30, retries=1)
+    read = to_driver_error(_connection_error(requests.ReadTimeout("slow")), URL, once)
+    connect = to_driver_error(_connection_error(requests.ConnectTimeout("slow")), URL, once)
+    assert str(read) == f"{URL}: timed out after 30s waiting for an answer"
+    assert str(connect) == f"{URL}: timed out after 5s connecting"
+
+
+def test_timeouts_are_told_apart_from_lost_connections() -> None:
+    assert timed_out(_connection_error(requests.ReadTimeout("slow")))
+    assert timed_out(_connection_error(requests.ConnectTimeout("slow")))
+    assert not timed_out(_connection_error(_refused()))
+    assert not timed_out(_connection_error(requests.ConnectionError("reset by peer")))
 
 
 def test_driver_errors_pass_through_unchanged() -> None:

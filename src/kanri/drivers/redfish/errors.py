@@ -16,6 +16,7 @@ from typing import Any
 import requests
 import sushy.exceptions as sushy_exc
 from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from kanri.drivers.base import (
     BmcAuthFailed,
@@ -57,6 +58,32 @@ class SentButUnanswered(requests.RequestException):
     """A command reached the BMC (or may have) and no answer came back: never resent."""
 
 
+def attempts(options: DriverOptions) -> int:
+    """Connection attempts per request: sushy's Connector makes ``retries`` of them (and
+    reads 0 as 3, so the pool never passes 0)."""
+    return max(1, options.retries)
+
+
+def timed_out(exc: BaseException) -> bool:
+    """True when ``exc`` is (or was caused by) a connect or read timeout.
+
+    A BMC that did not answer in time is slow or hung, not restarted: logging in again
+    would only wait out the same timeouts once more.
+    """
+    return any(
+        # urllib3's NewConnectionError (refused, DNS) is a ConnectTimeoutError by descent
+        isinstance(c, requests.Timeout | TimeoutError | Urllib3Timeout)
+        and not isinstance(c, NewConnectionError)
+        for c in _causes(exc)
+    )
+
+
+def _waited(options: DriverOptions, seconds: float, one: str, several: str) -> str:
+    """An honest timeout reason: how long each attempt waited, and how many were made."""
+    tries = attempts(options)
+    return (one if tries == 1 else several).format(s=f"{seconds:g}", n=tries)
+
+
 def nothing_was_sent(exc: BaseException) -> bool:
     """True when the request never reached the BMC, so repeating it cannot act twice."""
     return any(
@@ -80,18 +107,32 @@ def _unreachable_reason(exc: BaseException, options: DriverOptions) -> str:
         (
             SentButUnanswered,
             lambda c: (
-                f"no answer to the command within {options.read_timeout:g}s; "
-                "not repeated, as the BMC may have acted on it"
+                (
+                    f"no answer to the command within {options.read_timeout:g}s"
+                    if timed_out(c)
+                    else "connection lost after the command was sent"
+                )
+                + "; not repeated, as the BMC may have acted on it"
             ),
         ),
         (NameResolutionError, lambda c: "DNS failure: cannot resolve the host name"),
         (
             requests.ConnectTimeout,
-            lambda c: f"timed out after {options.connect_timeout:g}s connecting",
+            lambda c: _waited(
+                options,
+                options.connect_timeout,
+                "timed out after {s}s connecting",
+                "could not connect in {n} attempts of {s}s",
+            ),
         ),
         (
             requests.ReadTimeout,
-            lambda c: f"timed out after {options.read_timeout:g}s waiting for an answer",
+            lambda c: _waited(
+                options,
+                options.read_timeout,
+                "timed out after {s}s waiting for an answer",
+                "no answer in {n} attempts of {s}s",
+            ),
         ),
         (
             ssl.SSLCertVerificationError,

@@ -26,7 +26,9 @@ class RedfishInventory(RedfishDriverBase):
 
         def read(path: str) -> SystemInventory | None:
             def work(client: RedfishClient) -> SystemInventory | None:
-                doc = client.get_optional(path)
+                # A system document is not an optional part: only 404/410 mean "gone";
+                # a 500 fails the whole discovery, so half a chassis is never registered.
+                doc = client.get_present(path)
                 if doc is None:  # listed, then gone (a partition deleted meanwhile)
                     return None
                 client.remember(system_id_of(doc), path)
@@ -48,6 +50,7 @@ class RedfishInventory(RedfishDriverBase):
     def inventory(self, bmc: Bmc, system_id: str) -> SystemInventory:
         def work(client: RedfishClient) -> SystemInventory:
             _, doc = client.system(system_id)
+            # optional parts (Processors, Memory, NICs, FC) stay tolerant: get_optional
             return system_inventory(doc, client.get_optional)
 
         return self.sessions.run(bmc, work)

@@ -17,7 +17,15 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from kanri.domain.model import FcPort, Nic, SystemInventory
+from kanri.domain.model import (
+    MAX_PORT_NAME,
+    MAX_SYSTEM_ID,
+    MAX_UUID,
+    MAX_VENDOR_TEXT,
+    FcPort,
+    Nic,
+    SystemInventory,
+)
 from kanri.domain.states import Health, PowerState
 
 JsonDoc = dict[str, Any]
@@ -170,7 +178,8 @@ def nics(system: JsonDoc, fetch: Fetch) -> tuple[Nic, ...]:
             interface.get("PermanentMACAddress")
         )
         if mac is not None:  # interfaces without an address (disabled ports) identify nothing
-            found.append(Nic(name=str(interface.get("Id") or mac), mac=mac))
+            name = clean_text(interface.get("Id"), MAX_PORT_NAME) or mac
+            found.append(Nic(name=name, mac=mac))
     return tuple(found)
 
 
@@ -202,25 +211,44 @@ def fc_ports(system: JsonDoc, fetch: Fetch) -> tuple[FcPort, ...]:
             wwpn = normalise_address(fc.get("WWPN")) or normalise_address(fc.get("PermanentWWPN"))
             if wwpn is not None:
                 name = f"{interface.get('Id', '?')}/{function.get('Id', '?')}"
-                found.append(FcPort(name=name, wwpn=wwpn))
+                found.append(FcPort(name=clean_text(name, MAX_PORT_NAME) or wwpn, wwpn=wwpn))
     return tuple(found)
 
 
-def _text(doc: JsonDoc, key: str) -> str | None:
-    value = doc.get(key)
-    if not isinstance(value, str):
+def clean_text(value: Any, limit: int) -> str | None:
+    """BMC text as kanri keeps it: at most ``limit`` characters (the store's column size:
+    a longer value would fail the write on PostgreSQL), without NUL characters (which
+    PostgreSQL cannot store), trimmed; None when nothing is left. Numbers (some BMCs send
+    an integer ``Id``) become text."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    return value.strip() or None  # "" means "not known" on several BMCs
+    text = str(value).replace("\x00", "").strip()[:limit].rstrip()
+    return text or None  # "" means "not known" on several BMCs
+
+
+def _text(doc: JsonDoc, key: str, limit: int) -> str | None:
+    value = doc.get(key)
+    return clean_text(value, limit) if isinstance(value, str) else None
 
 
 def system_inventory(system: JsonDoc, fetch: Fetch) -> SystemInventory:
-    """The full inventory of one ComputerSystem document."""
+    """The full inventory of one ComputerSystem document.
+
+    Text is cut to the sizes in :mod:`kanri.domain.model`, except the ``Id``: it is how
+    kanri finds the system again, so one too long to keep is an error, not a cut.
+    """
+    system_id = system_id_of(system)
+    if len(system_id) > MAX_SYSTEM_ID:
+        raise MalformedAnswer(
+            f"system {system.get('@odata.id', '?')} has an Id longer than "
+            f"{MAX_SYSTEM_ID} characters"
+        )
     return SystemInventory(
-        system_id=system_id_of(system),
-        manufacturer=_text(system, "Manufacturer"),
-        model=_text(system, "Model"),
-        serial=_text(system, "SerialNumber"),
-        uuid=_text(system, "UUID"),
+        system_id=system_id,
+        manufacturer=_text(system, "Manufacturer", MAX_VENDOR_TEXT),
+        model=_text(system, "Model", MAX_VENDOR_TEXT),
+        serial=_text(system, "SerialNumber", MAX_VENDOR_TEXT),
+        uuid=_text(system, "UUID", MAX_UUID),
         cpu_cores=cpu_cores(system, fetch),
         memory_mib=memory_mib(system, fetch),
         nics=nics(system, fetch),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -22,9 +23,9 @@ from sushy.connector import Connector
 
 from kanri.domain.errors import Invalid
 from kanri.domain.model import Bmc
-from kanri.drivers.base import DriverOptions, SystemNotFound
+from kanri.drivers.base import BmcUnreachable, DriverOptions, SystemNotFound
 from kanri.drivers.redfish import transport
-from kanri.drivers.redfish.errors import nothing_was_sent, to_driver_error
+from kanri.drivers.redfish.errors import attempts, nothing_was_sent, timed_out, to_driver_error
 from kanri.drivers.redfish.mapping import JsonDoc, MalformedAnswer, member_paths, system_id_of
 
 LOG = logging.getLogger(__name__)
@@ -48,6 +49,27 @@ def check_bmc_url(url: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
+def check_credentials(username: str, password: str) -> None:
+    """:class:`Invalid` before any network I/O when the credentials cannot be sent.
+
+    HTTP basic auth (which sushy falls back to, and which BMCs without a SessionService
+    need) encodes them as Latin-1; requests would otherwise fail mid-request with a
+    UnicodeEncodeError that reads as a BMC failure. Which auth a BMC takes is known only
+    after the service root is read, so the rule holds for every BMC.
+    """
+    for what, text in (("user name", username), ("password", password)):
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            raise Invalid(f"the BMC {what} must be Latin-1 text for HTTP basic auth") from None
+
+
+# HTTP answers that mean "no such document". A system document or collection that answers
+# anything else (500, 503, 400...) is a BMC error, not an absence: a chassis whose blade
+# 3 answers 500 must not be registered as a chassis of two blades.
+ABSENT = frozenset({404, 410})
+
+
 class RedfishClient:
     """One logged-in sushy client for one BMC, with typed JSON reads.
 
@@ -65,7 +87,7 @@ class RedfishClient:
         self.connector: Any = Connector(
             url,
             verify=verify,
-            server_side_retries=max(1, options.retries),
+            server_side_retries=attempts(options),
             server_side_retries_delay=max(0.01, options.retry_delay),
             default_request_timeout=options.read_timeout,
             connect_timeout=options.connect_timeout,
@@ -84,17 +106,36 @@ class RedfishClient:
         self._system_paths: dict[str, str] = {}
 
     def get(self, path: str) -> JsonDoc:
+        """A required document: every HTTP error raises (5xx after the usual retries)."""
         doc = self.connector.get(path).json()
         if not isinstance(doc, dict):
             raise MalformedAnswer(f"{path} is not a JSON object")
         return doc
 
-    def get_optional(self, path: str) -> JsonDoc | None:
-        """The document at ``path``, or None when the BMC does not offer it.
+    def get_present(self, path: str) -> JsonDoc | None:
+        """A system document or a page of the Systems collection, or None when the BMC
+        says it does not exist (404, 410: a partition deleted since it was listed).
 
-        No 5xx retries here: sushy-tools answers 501 for Processors and 500 for Storage,
-        and retrying a permanent "not implemented" only costs time. Credentials and
-        connection failures still raise: a BMC that went away mid-discovery is not an
+        Any other HTTP error raises, 5xx after the usual retries: a system that answers
+        500 exists but cannot be read, and skipping it would register half a chassis.
+        """
+        try:
+            return self.get(path)
+        except sushy_exc.HTTPError as exc:
+            if exc.status_code in ABSENT and not isinstance(exc, sushy_exc.AccessError):
+                return None
+            raise
+
+    def get_optional(self, path: str) -> JsonDoc | None:
+        """An optional inventory part (Processors, Memory, EthernetInterfaces,
+        NetworkInterfaces and what they link to), or None when the BMC does not offer it.
+
+        Deliberately more tolerant than :meth:`get_present`: any HTTP error but 401/403
+        counts as "not offered", 5xx included, because BMCs answer 501 or even 500 for
+        parts they do not implement (sushy-tools: 501 for Processors, 500 for Storage).
+        A missing part makes a field unknown; it never hides a machine. No 5xx retries
+        here either: retrying a permanent "not implemented" only costs time. Credentials
+        and connection failures still raise: a BMC that went away mid-discovery is not an
         inventory without NICs.
         """
         try:
@@ -118,7 +159,8 @@ class RedfishClient:
         return path
 
     def system_paths(self) -> list[str]:
-        return member_paths(self.get(self.systems_path), self.get_optional)
+        # Strict paging too: a page that fails is part of the machine list, not optional.
+        return member_paths(self.get(self.systems_path), self.get_present)
 
     def remember(self, system_id: str, path: str) -> None:
         self._system_paths[system_id] = path
@@ -132,14 +174,14 @@ class RedfishClient:
         guess = self._system_paths.get(system_id) or (
             f"{self.systems_path.rstrip('/')}/{quote(system_id, safe='')}"
         )
-        doc = self.get_optional(guess)
+        doc = self.get_present(guess)
         if doc is not None and doc.get("Id") == system_id:
             self.remember(system_id, guess)
             return guess, doc
         for path in self.system_paths():
             if path == guess:
                 continue
-            candidate = self.get_optional(path)
+            candidate = self.get_present(path)
             if candidate is not None and system_id_of(candidate) == system_id:
                 self.remember(system_id, path)
                 return path, candidate
@@ -169,13 +211,37 @@ class _Key:
     verify: bool
 
 
+class _Login:
+    """One login in progress: whoever else needs the same client waits for its outcome."""
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+        self.outcome: Future[RedfishClient] = Future()
+
+
 class _Slot:
-    """The client of one (BMC, user) and the lock that makes one login at a time."""
+    """The client of one (BMC, user) and the login in progress, if any.
+
+    ``lock`` guards these fields only and is never held across network I/O: a login to a
+    hung BMC takes the timeouts of several requests, and callers that queued behind a
+    lock held meanwhile would each wait that long in turn, then try again themselves.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.client: RedfishClient | None = None
         self.password: str | None = None
+        self.login: _Login | None = None
+
+
+def login_wait(options: DriverOptions) -> float:
+    """How long a caller waits for another caller's login before giving up: what that
+    login may cost within its timeouts (service root, SessionService, the session POST),
+    each request ``attempts`` times."""
+    per_request = attempts(options) * (
+        options.connect_timeout + options.read_timeout + options.retry_delay
+    )
+    return 3 * per_request
 
 
 class SessionPool:
@@ -186,15 +252,20 @@ class SessionPool:
         self._lock = threading.Lock()
         self._slots: dict[_Key, _Slot] = {}
         self._caps: dict[str, threading.BoundedSemaphore] = {}
+        self._login_wait = login_wait(options)
 
     def run(self, bmc: Bmc, work: Callable[[RedfishClient], T], *, idempotent: bool = True) -> T:
         """``work(client)`` within the BMC's concurrency cap, with errors mapped.
 
-        A reused client that fails to connect is replaced and the work tried once more
-        (the BMC may have restarted and forgotten our session). Work that changes the
-        machine (``idempotent=False``) is repeated only if the request never left.
+        A reused client whose connection fails (refused, dropped) is replaced and the work
+        tried once more: the BMC may have restarted and forgotten our session. Not after a
+        timeout: a BMC that did not answer is slow or hung, and a new login would only wait
+        out the same timeouts again; the session stays, as it is still good. Work that
+        changes the machine (``idempotent=False``) is repeated only if the request never
+        left.
         """
         url = check_bmc_url(bmc.url)
+        check_credentials(bmc.username, bmc.password)
         key = _Key(url, bmc.username, bmc.verify_tls)
         slot, cap = self._slot(key)
         with cap:
@@ -203,6 +274,8 @@ class SessionPool:
                 try:
                     return work(client)
                 except (sushy_exc.ConnectionError, requests.RequestException) as exc:
+                    if timed_out(exc):
+                        raise
                     self._discard(slot, client)
                     if not reused or not (idempotent or nothing_was_sent(exc)):
                         raise
@@ -222,15 +295,49 @@ class SessionPool:
             return slot, cap
 
     def _client(self, slot: _Slot, key: _Key, password: str) -> tuple[RedfishClient, bool]:
-        with slot.lock:
-            if slot.client is not None and slot.password == password:
-                return slot.client, True
-            old, slot.client = slot.client, None
+        """The slot's client (reused: True), or a new one from one login at a time.
+
+        Callers that arrive while a login with the same password is in progress share its
+        outcome, client or error, instead of logging in again themselves; they wait at
+        most :func:`login_wait`, then fail as "busy logging in".
+        """
+        while True:
+            with slot.lock:
+                if slot.client is not None and slot.password == password:
+                    return slot.client, True
+                login = slot.login
+                if login is None:
+                    login = slot.login = _Login(password)
+                    old, slot.client = slot.client, None
+                    break
+            if not wait([login.outcome], timeout=self._login_wait).done:
+                raise BmcUnreachable(
+                    key.url,
+                    f"busy logging in: another request's login to the BMC has taken "
+                    f"over {self._login_wait:g}s",
+                )
+            try:
+                client = login.outcome.result()
+            except Exception:
+                if login.password == password:
+                    raise
+                continue  # another password's login failed: try ours
+            if login.password == password:
+                return client, False
+            # another password's login ended: look again (ours replaces it)
+        try:
             if old is not None:  # the password changed: log the old session out first
                 old.close()
-            slot.client = RedfishClient(key.url, key.username, password, key.verify, self.options)
-            slot.password = password
-            return slot.client, False
+            client = RedfishClient(key.url, key.username, password, key.verify, self.options)
+        except BaseException as exc:
+            with slot.lock:
+                slot.login = None
+            login.outcome.set_exception(exc)
+            raise
+        with slot.lock:
+            slot.client, slot.password, slot.login = client, password, None
+        login.outcome.set_result(client)
+        return client, False
 
     @staticmethod
     def _discard(slot: _Slot, client: RedfishClient) -> None:
@@ -247,10 +354,18 @@ class SessionPool:
         return slot.client if slot is not None else None
 
     def close(self) -> None:
-        """Log out of every BMC. The pool stays usable: new clients are made on demand."""
+        """Log out of every BMC. The pool stays usable: new clients are made on demand.
+
+        A login in progress is waited for (at most :func:`login_wait`) so that its
+        session is logged out too.
+        """
         with self._lock:
             slots = list(self._slots.values())
         for slot in slots:
+            with slot.lock:
+                login = slot.login
+            if login is not None:  # failed or too slow: nothing of it to log out
+                wait([login.outcome], timeout=self._login_wait)
             with slot.lock:
                 client, slot.client = slot.client, None
             if client is not None:
