@@ -58,6 +58,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             if name.lower() not in _HOP_BY_HOP:
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
+        # sushy asks for "Connection: close" on every request; say it is done, as a BMC
+        # does. Without it the client pools a connection this server then closes, and its
+        # next request (a POST it must not resend) fails on the dead connection.
+        self.send_header("Connection", "close")
+        self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 
