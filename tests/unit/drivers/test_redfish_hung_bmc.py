@@ -136,13 +136,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200 if doc else 404)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
+        self._closing()
         self.wfile.write(data)
 
     def do_POST(self) -> None:  # no SessionService: sushy falls back to basic auth
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(404)
         self.send_header("Content-Length", "0")
+        self._closing()
+
+    def _closing(self) -> None:
+        # sushy asks for "Connection: close"; say so, as a BMC does, so the client never
+        # reuses a connection this server has closed.
+        self.send_header("Connection", "close")
+        self.close_connection = True
         self.end_headers()
 
 
