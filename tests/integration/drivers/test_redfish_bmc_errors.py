@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from kanri.drivers.redfish import RedfishInventory, RedfishPower
 from kanri.drivers.registry import DriverContext
 from kanri.lab.sushy_emulator import SushyEmulator
 from tests.integration.conftest import TEST_OPTIONS
+from tests.peers.http import serving
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 
@@ -99,15 +99,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def proxy(sushy_emulator: SushyEmulator) -> Iterator[ErrorProxy]:
-    server = ErrorProxy(sushy_emulator.url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ErrorProxy(sushy_emulator.url)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from kanri.drivers.base import BmcUnreachable, DriverOptions
 from kanri.drivers.redfish import RedfishPower
 from kanri.drivers.redfish.sessions import login_wait
 from kanri.drivers.registry import DriverContext
+from tests.peers.http import serving
 
 OPTIONS = DriverOptions(connect_timeout=0.5, read_timeout=0.5, retries=2, retry_delay=0.01)
 
@@ -162,16 +163,11 @@ def black_hole() -> Iterator[BlackHole]:
 
 @pytest.fixture
 def hanging() -> Iterator[HangingBmc]:
-    server = HangingBmc()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(HangingBmc()) as server:
+        try:
+            yield server
+        finally:
+            server.release.set()  # let hung handlers end before the server closes
 
 
 @pytest.fixture

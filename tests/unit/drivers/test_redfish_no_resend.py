@@ -7,7 +7,6 @@ driver's read timeout. sushy on its own would send the POST again; kanri's drive
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ from kanri.domain.states import PowerAction, PowerState
 from kanri.drivers.base import DriverOptions
 from kanri.drivers.redfish import RedfishPower
 from kanri.drivers.registry import DriverContext
+from tests.peers.http import serving
 
 SYSTEM = "/redfish/v1/Systems/s1"
 DOCS: dict[str, dict[str, Any]] = {
@@ -98,24 +98,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(204)
 
 
-def _serve(server: SlowBmc) -> Iterator[SlowBmc]:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def slow_post() -> Iterator[SlowBmc]:
-    yield from _serve(SlowBmc(post_delay=1.5))
+    with serving(SlowBmc(post_delay=1.5)) as server:
+        yield server
 
 
 @pytest.fixture
 def slow_get() -> Iterator[SlowBmc]:
-    yield from _serve(SlowBmc(post_delay=0.0, get_delay=1.5))
+    with serving(SlowBmc(post_delay=0.0, get_delay=1.5)) as server:
+        yield server
 
 
 OPTIONS = DriverOptions(connect_timeout=1.0, read_timeout=0.5, retries=3, retry_delay=0.01)
