@@ -110,8 +110,9 @@ class PowerSync:
             for _ in range(min(window, len(queue))):
                 submit_next(url)
         end = started + self.options.deadline
-        while pending and (remaining := end - time.monotonic()) > 0:
-            done, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+        while pending and not self._stop.is_set() and (remaining := end - time.monotonic()) > 0:
+            # Wake at least once a second: a manager stopping does not wait out a hung BMC.
+            done, _ = wait(pending, timeout=min(remaining, 1.0), return_when=FIRST_COMPLETED)
             for future in done:
                 machine, url = pending.pop(future)
                 self._settle(future, machine, queues[url], stats)

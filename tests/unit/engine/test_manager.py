@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from kanri.domain.errors import KanriError
+from kanri.domain.model import Bmc
+from kanri.drivers.fake import world_of
 from kanri.engine.manager import Manager, ManagerOptions
 from kanri.engine.tokens import admin_token_name
 from kanri.settings import Settings
@@ -62,3 +66,23 @@ def test_a_token_file_readable_by_others_is_made_owner_only(tmp_path: Path) -> N
         assert again.admin_token == settings.token_file.read_text().strip()
     finally:
         again.stop()
+
+
+def test_a_hung_bmc_does_not_hold_up_stopping(tmp_path: Path) -> None:
+    settings = Settings(tmp_path, f"sqlite:///{tmp_path / 'k.db'}")
+    manager = Manager(settings, ManagerOptions(workers=2, operator_workers=2))
+    world = world_of(manager.drivers.context)
+    gate = threading.Event()
+    try:
+        manager.machines.add("hung", Bmc("fake://hung?systems=3", "admin", "pw"), driver="fake")
+        world.bmcs["fake://hung?systems=3"].gate = gate
+        world.bmcs["fake://hung?systems=3"].attempts = 0
+        manager.start()
+        while world.bmcs["fake://hung?systems=3"].attempts == 0:  # a sweep is stuck on it
+            time.sleep(0.01)
+        stopping = threading.Thread(target=manager.stop)
+        stopping.start()
+        stopping.join(timeout=10)  # the sweep's own deadline is 60 s
+        assert not stopping.is_alive(), "stop waited for the hung BMC"
+    finally:
+        gate.set()

@@ -234,6 +234,9 @@ class _Slot:
         self.login: _Login | None = None
 
 
+CLOSE_WAIT = 5.0  # seconds a closing pool waits for a login in progress
+
+
 def login_wait(options: DriverOptions) -> float:
     """How long a caller waits for another caller's login before giving up: what that
     login may cost within its timeouts (service root, SessionService, the session POST),
@@ -356,8 +359,9 @@ class SessionPool:
     def close(self) -> None:
         """Log out of every BMC. The pool stays usable: new clients are made on demand.
 
-        A login in progress is waited for (at most :func:`login_wait`) so that its
-        session is logged out too.
+        A login in progress is waited for briefly so that its session is logged out too;
+        not for long: a manager stopping must not hang on a BMC that does not answer (the
+        BMC expires a session nobody logged out).
         """
         with self._lock:
             slots = list(self._slots.values())
@@ -365,7 +369,7 @@ class SessionPool:
             with slot.lock:
                 login = slot.login
             if login is not None:  # failed or too slow: nothing of it to log out
-                wait([login.outcome], timeout=self._login_wait)
+                wait([login.outcome], timeout=min(self._login_wait, CLOSE_WAIT))
             with slot.lock:
                 client, slot.client = slot.client, None
             if client is not None:
