@@ -66,5 +66,6 @@ class Machine:
     power: PowerState = PowerState.UNKNOWN
     power_checked_at: datetime | None = None
     desired_power: PowerState | None = None
+    power_commanded_at: datetime | None = None
     health: Health = Health.UNKNOWN
     reachable: bool = True

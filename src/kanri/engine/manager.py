@@ -16,7 +16,7 @@ from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
 from kanri.engine.locks import TargetLocks
 from kanri.engine.machines import MachineService
-from kanri.engine.power import PowerService, RecentCommands
+from kanri.engine.power import PowerService
 from kanri.engine.sync import PowerSync, SyncOptions
 from kanri.engine.tokens import ensure_admin_token
 from kanri.settings import Settings
@@ -52,11 +52,10 @@ class Manager:
         # A sweep of thousands of reads must not delay an operator's command: their calls
         # run in a pool of their own. The per-BMC cap in the drivers still covers both.
         self.operator_calls = DriverCalls(self.options.operator_workers)
-        recent = RecentCommands()
         locks = TargetLocks()
         self.machines = MachineService(self.repo, self.drivers, self.operator_calls, locks)
-        self.power = PowerService(self.repo, self.drivers, self.operator_calls, recent, locks)
-        self.sync = PowerSync(self.repo, self.drivers, self.calls, recent, self.options.sync)
+        self.power = PowerService(self.repo, self.drivers, self.operator_calls, locks)
+        self.sync = PowerSync(self.repo, self.drivers, self.calls, self.options.sync)
         with _starting(f"the token file {settings.token_file}"):
             self.admin_token = ensure_admin_token(self.repo, settings.token_file)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import dataclass
 
 from kanri.domain.errors import BmcError, Conflict
@@ -34,36 +32,17 @@ class PowerResult:
     target: PowerState
 
 
-class RecentCommands:
-    """When kanri last commanded each machine: a reading mid-transition is not drift."""
-
-    def __init__(self) -> None:
-        self._at: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def mark(self, name: str) -> None:
-        with self._lock:
-            self._at[name] = time.monotonic()
-
-    def within(self, name: str, seconds: float) -> bool:
-        with self._lock:
-            at = self._at.get(name)
-        return at is not None and time.monotonic() - at < seconds
-
-
 class PowerService:
     def __init__(
         self,
         repo: Repository,
         drivers: Drivers,
         calls: DriverCalls,
-        recent: RecentCommands,
         locks: TargetLocks,
     ) -> None:
         self.repo = repo
         self.drivers = drivers
         self.calls = calls
-        self.recent = recent
         self.locks = locks
 
     def read(self, name: str) -> PowerReading:
@@ -107,7 +86,7 @@ class PowerService:
             details = {"action": action.value, "previous": state.value, "by": who}
             # What kanri asks for is written before it acts: if the answer is lost, the
             # sync loop still knows what to compare the machine with.
-            self.repo.set_desired_power(name, step.final)
+            self.repo.set_desired_power(name, step.final, commanded=step.send)
             if not step.send:
                 self.repo.add_event(
                     "power.command",
@@ -124,7 +103,6 @@ class PowerService:
                 f"{who} asked {action.value}: was {state.value}, sending",
                 {**details, "sent": True},
             )
-            self.recent.mark(name)
             try:
                 self.calls.run(driver.set_power, bmc, machine.system_id, action)
             except BmcError as exc:

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from kanri.domain.errors import NotFound
 from kanri.domain.model import Bmc, Machine
@@ -21,7 +22,6 @@ from kanri.domain.states import PowerState
 from kanri.drivers.base import BmcUnreachable, DriverError
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
-from kanri.engine.power import RecentCommands
 from kanri.store.repo import Repository
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,11 @@ class PowerSync:
         repo: Repository,
         drivers: Drivers,
         calls: DriverCalls,
-        recent: RecentCommands,
         options: SyncOptions | None = None,
     ) -> None:
         self.repo = repo
         self.drivers = drivers
         self.calls = calls
-        self.recent = recent
         self.options = options or SyncOptions()
         self._failures: dict[str, int] = {}
         self._drift_reported: set[str] = set()
@@ -170,7 +168,10 @@ class PowerSync:
             if not machine.reachable:
                 self._event(stats, "bmc.reachable", "info", name, f"{name} answers again")
         desired = machine.desired_power
-        in_transition = self.recent.within(name, self.options.settle_grace)
+        commanded = machine.power_commanded_at
+        in_transition = commanded is not None and (
+            datetime.now(UTC) - commanded < timedelta(seconds=self.options.settle_grace)
+        )
         if desired is None or not power.settled or in_transition:
             return
         if power != desired and name not in self._drift_reported:

@@ -43,6 +43,7 @@ def _machine(row: MachineRow) -> Machine:
         power=PowerState(row.power),
         power_checked_at=row.power_checked_at,
         desired_power=PowerState(row.desired_power) if row.desired_power else None,
+        power_commanded_at=row.power_commanded_at,
         health=Health(row.health),
         reachable=row.reachable,
     )
@@ -240,9 +241,15 @@ class Repository:
             row.power_checked_at = at or utcnow()
             return True
 
-    def set_desired_power(self, name: str, desired: PowerState | None) -> None:
+    def set_desired_power(
+        self, name: str, desired: PowerState | None, commanded: bool = False
+    ) -> None:
+        """What kanri asks of the machine; ``commanded``: a command is being sent now."""
         with self.db.session() as session:
-            self._row(session, name).desired_power = desired.value if desired else None
+            row = self._row(session, name)
+            row.desired_power = desired.value if desired else None
+            if commanded:
+                row.power_commanded_at = utcnow()
 
     # events -----------------------------------------------------------------------------
 

@@ -103,6 +103,9 @@ class MachineRow(Base):
     power_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # What kanri last asked for; a settled reading that differs is a drift event.
     desired_power: Mapped[str | None] = mapped_column(String(16))
+    # When kanri last sent a power command: until it settles, a differing reading is a
+    # transition, not drift. In the database so that every manager sees it.
+    power_commanded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -83,3 +85,48 @@ def test_error_never_shows_the_password(postgres_server: PostgresServer) -> None
         assert "***" in str(exc.value)
     finally:
         postgres_server.drop_database(name)
+
+
+def test_a_database_at_the_first_revision_is_upgraded_keeping_its_rows(
+    database_url: str,
+) -> None:
+    """0001 -> 0002 on a database with a machine in it, on both backends."""
+    from alembic import command
+
+    from kanri.store.migrate import _config
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = _config(database_url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO bmcs (id, url, username, password_encrypted, verify_tls,"
+                    " driver, created_at) VALUES (1, 'fake://a', 'u', :pw, true, 'fake', :at)"
+                ),
+                {"pw": b"x", "at": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO machines (id, name, bmc_id, system_id, nics, fc_ports, health,"
+                    " power, reachable, created_at, updated_at) VALUES (1, 'm1', 1, '1', '[]',"
+                    " '[]', 'ok', 'on', true, :at, :at)"
+                ),
+                {"at": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+    finally:
+        engine.dispose()
+    migrate.upgrade(database_url)
+    assert migrate.current(database_url) == "0002"
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT name, power, power_commanded_at FROM machines")
+            ).one()
+        assert tuple(row) == ("m1", "on", None)
+    finally:
+        engine.dispose()

@@ -166,3 +166,18 @@ def test_a_hung_bmc_delays_its_own_machines_not_the_sweep(tmp_path: Path) -> Non
     finally:
         gate.set()
         manager.stop()
+
+
+def test_a_command_from_another_manager_is_not_drift(tmp_path: Path) -> None:
+    """The command time is in the database, so a second manager on it knows too."""
+    settings = Settings(tmp_path, f"sqlite:///{tmp_path / 'shared.db'}")
+    options = ManagerOptions(workers=2, operator_workers=2, run_sync=False)
+    first, second = Manager(settings, options), Manager(settings, options)
+    try:
+        first.machines.add("c", BMC, driver="fake")
+        first.power.set("c-1", PowerAction.ON)
+        second.sync.sweep()  # its fake BMC reads off: as if the command were on its way
+        assert "power.drift" not in _kinds(second)
+    finally:
+        first.stop()
+        second.stop()

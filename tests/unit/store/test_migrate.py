@@ -17,12 +17,18 @@ from kanri.store.db import make_engine
 def test_scripts_live_inside_the_package() -> None:
     package = Path(kanri.store.__file__).parent
     assert package / "migrations" == migrate.SCRIPT_LOCATION
-    for name in ("env.py", "script.py.mako", "versions/__init__.py", "versions/0001_initial.py"):
+    for name in (
+        "env.py",
+        "script.py.mako",
+        "versions/__init__.py",
+        "versions/0001_initial.py",
+        "versions/0002_power_commanded_at.py",
+    ):
         assert (migrate.SCRIPT_LOCATION / name).is_file(), name
 
 
-def test_head_is_the_initial_revision_for_now() -> None:
-    assert migrate.head() == "0001"
+def test_head_is_the_newest_revision() -> None:
+    assert migrate.head() == "0002"
 
 
 def test_fresh_database(tmp_path: Path) -> None:
