@@ -309,3 +309,10 @@ def test_help_lists_the_exit_codes() -> None:
     text = " ".join(run.out.replace("│", " ").split())
     assert "6 API unreachable or token refused, 7 timed out" in text
     assert "the API did not answer in time" in text
+
+
+def test_a_second_manager_on_one_data_dir_is_refused(kanri_server: KanriServer) -> None:
+    assert kanri_server.process is not None
+    env = {"KANRI_DATA_DIR": str(kanri_server.data_dir)}
+    run = kanri("serve", "--port", str(free_port()), env=env)
+    run.one_error(4, "another kanri manager", f"pid {kanri_server.process.pid}", "--data-dir")

@@ -7,6 +7,7 @@ and an exit code, never a manager and a sync sweep started and torn down again.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import socket
 from typing import TYPE_CHECKING
@@ -79,6 +80,35 @@ def prepare_data(settings: Settings) -> None:
             ExitCode.ERROR,
         ) from None
     check_database_url(settings.database_url)
+    claim_data_dir(settings)
+
+
+_claims: list[int] = []  # lock file descriptors, held open for the life of the process
+
+
+def claim_data_dir(settings: Settings) -> None:
+    """One manager per data directory: a conflict unless this process can lock it.
+
+    Two managers on one data directory would each poll every machine and record every
+    event twice. (Several managers share a PostgreSQL database, each with a data
+    directory of its own.) The lock is the kernel's: it goes with the process, even one
+    killed with -9.
+    """
+    path = settings.data_dir / "manager.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise CliError(
+            f"another kanri manager (pid {holder}) is using the data directory "
+            f"{settings.data_dir}; stop it, or give this one its own --data-dir",
+            ExitCode.CONFLICT,
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _claims.append(fd)
 
 
 def check_database_url(url: str) -> None:
