@@ -23,6 +23,7 @@ from sushy.connector import Connector
 
 from kanri.domain.errors import Invalid
 from kanri.domain.model import Bmc
+from kanri.domain.naming import normalize_bmc_url
 from kanri.drivers.base import BmcUnreachable, DriverOptions, SystemNotFound
 from kanri.drivers.redfish import transport
 from kanri.drivers.redfish.errors import attempts, nothing_was_sent, timed_out, to_driver_error
@@ -33,20 +34,16 @@ T = TypeVar("T")
 
 
 def check_bmc_url(url: str) -> str:
-    """``scheme://host[:port]`` of a BMC URL, or :class:`Invalid` before any network I/O."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port  # raises ValueError on a port that is not a number in range
-    except ValueError as exc:
-        raise Invalid(f"invalid BMC URL {url!r}: {exc}") from None
-    if parts.scheme not in ("http", "https"):
+    """``scheme://host[:port]`` of a BMC URL, or :class:`Invalid` before any network I/O.
+
+    The spelling is the domain's (:func:`kanri.domain.naming.normalize_bmc_url`), so the
+    client pool's keys and the store's BMC rows agree; Redfish adds only that the scheme
+    is http or https.
+    """
+    canonical = normalize_bmc_url(url)
+    if urlsplit(canonical).scheme not in ("http", "https"):
         raise Invalid(f"invalid BMC URL {url!r}: the scheme must be https:// or http://")
-    if not parts.hostname:
-        raise Invalid(f"invalid BMC URL {url!r}: no host name")
-    if parts.username or parts.password:
-        raise Invalid(f"invalid BMC URL {url!r}: give credentials separately, not in the URL")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+    return canonical
 
 
 def check_credentials(username: str, password: str) -> None:
