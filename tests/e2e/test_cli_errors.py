@@ -140,6 +140,21 @@ def test_demo_on_a_taken_port(tmp_path: Path) -> None:
     run.one_error(USAGE, f"port {port} is in use", "--bmc-port")
 
 
+def test_demo_whose_simulated_bmc_cannot_start(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    data.mkdir(mode=0o700)
+    (data / "bmc").write_text("")  # where the emulator's directory should go
+    run = kanri(
+        "demo", "--data-dir", str(data), "--port", str(free_port()),
+        "--bmc-port", str(free_port()),
+    )  # fmt: skip
+    # after its progress line, one error line and no traceback
+    assert run.code == ERROR, run.err
+    assert "Traceback" not in run.err
+    last = run.err.strip().splitlines()[-1]
+    assert last.startswith("error: the simulated BMC did not start: "), run.err
+
+
 # --- the API's URL and token ----------------------------------------------------------
 
 

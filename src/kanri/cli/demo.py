@@ -17,6 +17,7 @@ import httpx
 import typer
 
 from kanri.cli import logs
+from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.output import err, out, table
 from kanri.cli.runner import check_listen, prepare_data, restrict_new_files, run_server
 
@@ -59,7 +60,7 @@ def demo(
     from kanri.api.app import create_app
     from kanri.engine.manager import Manager, ManagerOptions
     from kanri.engine.sync import SyncOptions
-    from kanri.lab.sushy_emulator import EmulatedSystem, SushyEmulator
+    from kanri.lab.sushy_emulator import EmulatedSystem, EmulatorError, SushyEmulator
     from kanri.settings import Settings
 
     check_listen("127.0.0.1", port, "kanri API", "--port")
@@ -83,7 +84,11 @@ def demo(
         systems, username=BMC_USER, password=BMC_PASSWORD, port=bmc_port, workdir=data_dir / "bmc"
     )
     err.print(f"starting the simulated BMC on {emulator.url} ({len(systems)} machines)...")
-    emulator.start()
+    try:
+        emulator.start()
+    except (EmulatorError, OSError) as exc:
+        manager.stop()
+        raise CliError(f"the simulated BMC did not start: {exc}", ExitCode.ERROR) from None
     try:
         server = uvicorn.Server(
             uvicorn.Config(create_app(manager), host="127.0.0.1", port=port, log_level="warning")
