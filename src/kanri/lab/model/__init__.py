@@ -1,0 +1,1 @@
+"""The lab's state: machines, partitions, the SAN, events, history. No HTTP here."""

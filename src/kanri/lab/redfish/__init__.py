@@ -1,0 +1,1 @@
+"""The lab's Redfish service: one enclosure manager endpoint for every machine."""

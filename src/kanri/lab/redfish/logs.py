@@ -1,0 +1,9 @@
+"""Placeholder: filled in by its owner."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+
+def routes() -> list[Route]:
+    return []
