@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kanri.domain.states import Health, PowerState
+from kanri.domain.states import Health, PowerState, SystemKind
 
 # The longest inventory text kanri keeps, in characters (the store's column sizes).
 # Drivers cut what a BMC sends to these, so a 300-character Model cannot fail a write.
@@ -42,6 +42,8 @@ class SystemInventory:
     fc_ports: tuple[FcPort, ...] = ()
     health: Health = Health.UNKNOWN
     power: PowerState = PowerState.UNKNOWN
+    kind: SystemKind = SystemKind.MACHINE
+    host_system_id: str | None = None  # a partition's machine, behind the same BMC
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,13 @@ class PowerState(StrEnum):
         return self in (PowerState.ON, PowerState.OFF)
 
 
+class SystemKind(StrEnum):
+    """What a BMC's system is: a physical machine, or a partition carved from one."""
+
+    MACHINE = "machine"
+    PARTITION = "partition"
+
+
 class PowerAction(StrEnum):
     ON = "on"
     OFF = "off"  # graceful: asks the OS to shut down

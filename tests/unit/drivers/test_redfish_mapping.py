@@ -13,7 +13,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from kanri.domain.errors import Invalid
 from kanri.domain.model import MAX_PORT_NAME, MAX_UUID, MAX_VENDOR_TEXT, FcPort, Nic
-from kanri.domain.states import Health, PowerAction, PowerState
+from kanri.domain.states import Health, PowerAction, PowerState, SystemKind
 from kanri.drivers.base import (
     BmcAuthFailed,
     BmcProtocolError,
@@ -397,3 +397,36 @@ def test_only_unsent_requests_count_as_safe_to_repeat() -> None:
     assert nothing_was_sent(_connection_error(_refused()))
     assert nothing_was_sent(_connection_error(requests.ConnectTimeout("slow")))
     assert not nothing_was_sent(_connection_error(requests.ReadTimeout("slow")))
+
+
+def test_system_kind_and_a_partitions_host_through_its_chassis() -> None:
+    docs: dict[str, JsonDoc] = {
+        "/redfish/v1/Chassis/blade-5": {
+            "@odata.id": "/redfish/v1/Chassis/blade-5",
+            "Links": {
+                "ComputerSystems": [
+                    {"@odata.id": "/redfish/v1/Systems/blade-5"},
+                    {"@odata.id": "/redfish/v1/Systems/app-1"},
+                ]
+            },
+        }
+    }
+    partition = {
+        "@odata.id": "/redfish/v1/Systems/app-1",
+        "Id": "app-1",
+        "SystemType": "VirtuallyPartitioned",
+        "Links": {"Chassis": [{"@odata.id": "/redfish/v1/Chassis/blade-5"}]},
+    }
+    inventory = system_inventory(partition, docs.get)
+    assert inventory.kind is SystemKind.PARTITION
+    assert inventory.host_system_id == "blade-5"
+    machine = {**partition, "Id": "blade-5", "SystemType": "Physical"}
+    assert system_inventory(machine, docs.get).kind is SystemKind.MACHINE
+    assert system_inventory(machine, docs.get).host_system_id is None
+
+
+def test_a_composed_system_spanning_blades_is_not_a_partition_of_one_host() -> None:
+    mockup = Mockup(DMTF / "public-bladed-partitions")
+    inventory = system_inventory(mockup.system("ComposedPartition2"), mockup.fetch)
+    assert inventory.kind is SystemKind.MACHINE
+    assert inventory.host_system_id is None

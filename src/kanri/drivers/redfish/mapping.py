@@ -26,7 +26,7 @@ from kanri.domain.model import (
     Nic,
     SystemInventory,
 )
-from kanri.domain.states import Health, PowerState
+from kanri.domain.states import Health, PowerState, SystemKind
 
 JsonDoc = dict[str, Any]
 Fetch = Callable[[str], JsonDoc | None]
@@ -215,6 +215,35 @@ def fc_ports(system: JsonDoc, fetch: Fetch) -> tuple[FcPort, ...]:
     return tuple(found)
 
 
+# SystemType values that mean "carved from a physical machine". "Composed" is left out:
+# a composed system may span blades (DMTF's bladed-partitions mockup) and has no one host.
+_PARTITION_TYPES = {"VirtuallyPartitioned", "PhysicallyPartitioned", "Virtual"}
+
+
+def kind_of(system: JsonDoc) -> SystemKind:
+    if system.get("SystemType") in _PARTITION_TYPES:
+        return SystemKind.PARTITION
+    return SystemKind.MACHINE
+
+
+def host_of(system: JsonDoc, fetch: Fetch) -> str | None:
+    """A partition's host: the other system of the chassis it lives in (Links.Chassis ->
+    the chassis' Links.ComputerSystems), which is how the Redfish model ties them."""
+    own = system.get("@odata.id")
+    links = system.get("Links")
+    chassis_links = links.get("Chassis") if isinstance(links, dict) else None
+    for chassis_ref in chassis_links if isinstance(chassis_links, list) else []:
+        path = chassis_ref.get("@odata.id") if isinstance(chassis_ref, dict) else None
+        chassis = fetch(path) if isinstance(path, str) else None
+        chassis_systems = (chassis or {}).get("Links", {}).get("ComputerSystems", [])
+        for candidate in chassis_systems if isinstance(chassis_systems, list) else []:
+            other = candidate.get("@odata.id") if isinstance(candidate, dict) else None
+            if isinstance(other, str) and other != own:
+                host_id = other.rstrip("/").rsplit("/", 1)[-1]
+                return clean_text(host_id, MAX_SYSTEM_ID)
+    return None
+
+
 def clean_text(value: Any, limit: int) -> str | None:
     """BMC text as kanri keeps it: at most ``limit`` characters (the store's column size:
     a longer value would fail the write on PostgreSQL), without NUL characters (which
@@ -255,4 +284,6 @@ def system_inventory(system: JsonDoc, fetch: Fetch) -> SystemInventory:
         fc_ports=fc_ports(system, fetch),
         health=health_of(system),
         power=power_state_of(system),
+        kind=(kind := kind_of(system)),
+        host_system_id=host_of(system, fetch) if kind is SystemKind.PARTITION else None,
     )

@@ -32,7 +32,7 @@ async def enclosure(request: Request) -> Response:
     return reply(
         doc(
             ENCLOSURE,
-            "#Chassis.v1_14_0.Chassis",
+            "#Chassis.v1_28_0.Chassis",
             Name="Kanri Lab blade enclosure",
             ChassisType="Enclosure",
             Manufacturer="Kanri Lab",
@@ -53,7 +53,7 @@ async def blade(request: Request) -> Response:
         return reply(
             doc(
                 path,
-                "#Chassis.v1_14_0.Chassis",
+                "#Chassis.v1_28_0.Chassis",
                 Name=f"Blade {machine.slot}",
                 ChassisType="Blade",
                 Manufacturer=machine.manufacturer,
@@ -90,7 +90,7 @@ async def power_subsystem(request: Request) -> Response:
     return reply(
         doc(
             path,
-            "#PowerSubsystem.v1_1_0.PowerSubsystem",
+            "#PowerSubsystem.v1_1_3.PowerSubsystem",
             Name="Power subsystem",
             Status={"State": "Enabled", "Health": _worst(machine, ComponentKind.PSU)},
             PowerSupplies=ref(f"{path}/PowerSupplies"),
@@ -104,7 +104,7 @@ async def thermal_subsystem(request: Request) -> Response:
     return reply(
         doc(
             path,
-            "#ThermalSubsystem.v1_0_0.ThermalSubsystem",
+            "#ThermalSubsystem.v1_5_0.ThermalSubsystem",
             Name="Thermal subsystem",
             Status={"State": "Enabled", "Health": _worst(machine, ComponentKind.FAN)},
             Fans=ref(f"{path}/Fans"),
@@ -136,7 +136,7 @@ async def power_supply(request: Request) -> Response:
             return reply(
                 doc(
                     f"{CHASSIS}/{machine.id}/PowerSubsystem/PowerSupplies/{c.id}",
-                    "#PowerSupply.v1_5_0.PowerSupply",
+                    "#PowerSupply.v1_6_0.PowerSupply",
                     Name=c.id,
                     Status={"State": "Enabled", "Health": str(c.health)},
                 )
@@ -152,7 +152,7 @@ async def fan(request: Request) -> Response:
             return reply(
                 doc(
                     f"{CHASSIS}/{machine.id}/ThermalSubsystem/Fans/{c.id}",
-                    "#Fan.v1_3_0.Fan",
+                    "#Fan.v1_6_0.Fan",
                     Name=c.id,
                     Status={"State": "Enabled", "Health": str(c.health)},
                 )

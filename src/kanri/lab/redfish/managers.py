@@ -27,7 +27,7 @@ async def manager(request: Request) -> Response:
     return reply(
         doc(
             MANAGER,
-            "#Manager.v1_10_0.Manager",
+            "#Manager.v1_24_0.Manager",
             Name="Kanri Lab enclosure manager",
             ManagerType="EnclosureManager",
             FirmwareVersion="1.0.0",

@@ -30,7 +30,7 @@ async def version(request: Request) -> Response:
 async def service_root(request: Request) -> Response:
     body: dict[str, object] = {
         "@odata.id": f"{ROOT}/",
-        "@odata.type": "#ServiceRoot.v1_15_0.ServiceRoot",
+        "@odata.type": "#ServiceRoot.v1_20_0.ServiceRoot",
         "Id": "RootService",
         "Name": "Kanri Lab Root Service",
         "RedfishVersion": "1.15.0",

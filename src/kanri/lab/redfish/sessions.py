@@ -92,7 +92,7 @@ def store_of(request: Request) -> SessionStore:
 def _session_doc(session: Session) -> dict[str, object]:
     return doc(
         f"{SESSIONS}/{session.id}",
-        "#Session.v1_7_0.Session",
+        "#Session.v1_8_0.Session",
         Name=f"Session {session.id}",
         UserName=session.username,
         SessionType="Redfish",
@@ -104,13 +104,18 @@ async def service(request: Request) -> Response:
     return reply(
         doc(
             f"{ROOT}/SessionService",
-            "#SessionService.v1_1_9.SessionService",
+            "#SessionService.v1_2_0.SessionService",
             Name="Session Service",
             ServiceEnabled=True,
             SessionTimeout=int(store_of(request).timeout),
             Status={"State": "Enabled", "Health": "OK"},
             Sessions={"@odata.id": SESSIONS},
-            Oem={"KanriLab": {"SessionLimit": lab.session_limit}},
+            Oem={
+                "KanriLab": {
+                    "@odata.type": "#KanriLab.v1_0_0.SessionService",
+                    "SessionLimit": lab.session_limit,
+                }
+            },
         )
     )
 

@@ -58,7 +58,7 @@ def system_doc(lab: Lab, system: System) -> dict[str, Any]:
         boot_progress["OemLastState"] = str(system.oem_boot)
     body = doc(
         path,
-        "#ComputerSystem.v1_20_0.ComputerSystem",
+        "#ComputerSystem.v1_27_0.ComputerSystem",
         Name=system.name,
         UUID=system.uuid,
         PowerState=str(system.power),
@@ -88,15 +88,10 @@ def system_doc(lab: Lab, system: System) -> dict[str, Any]:
             Manufacturer=system.manufacturer,
             Model=system.model,
             SerialNumber=system.serial,
-            ProcessorSummary={
-                "Count": 2,
-                "CoreCount": system.cores,
-                "Status": {"State": "Enabled", "Health": _worst(system, ComponentKind.CPU)},
-            },
-            MemorySummary={
-                "TotalSystemMemoryGiB": system.memory_gib,
-                "Status": {"State": "Enabled", "Health": _worst(system, ComponentKind.DIMM)},
-            },
+            # Summary Status is deprecated since ComputerSystem 1.16: health lives on
+            # the Processors and Memory members, rolled up in the system's Status.
+            ProcessorSummary={"Count": 2, "CoreCount": system.cores},
+            MemorySummary={"TotalSystemMemoryGiB": system.memory_gib},
         )
         body["Links"]["Chassis"] = [ref(f"{ROOT}/Chassis/{system.id}")]
     elif isinstance(system, Partition):
@@ -125,14 +120,6 @@ def _oem(system: System) -> dict[str, Any]:
     if isinstance(system, Partition):
         oem["Host"] = system.host
     return oem
-
-
-def _worst(machine: Machine, kind: ComponentKind) -> str:
-    states = {str(c.health) for c in machine.components if c.kind is kind}
-    for level in ("Critical", "Warning"):
-        if level in states:
-            return level
-    return "OK"
 
 
 async def systems(request: Request) -> Response:
@@ -210,7 +197,7 @@ async def reset_info(request: Request) -> Response:
     return reply(
         doc(
             path,
-            "#ActionInfo.v1_3_0.ActionInfo",
+            "#ActionInfo.v1_5_0.ActionInfo",
             Name="Reset Action Info",
             Parameters=[
                 {
@@ -244,7 +231,7 @@ async def processor(request: Request) -> Response:
     return reply(
         doc(
             f"{SYSTEMS}/{system.id}/Processors/{component.id}",
-            "#Processor.v1_10_0.Processor",
+            "#Processor.v1_22_0.Processor",
             Name=component.id,
             ProcessorType="CPU",
             TotalCores=per_socket,
@@ -278,7 +265,7 @@ async def dimm(request: Request) -> Response:
     return reply(
         doc(
             f"{SYSTEMS}/{system.id}/Memory/{component.id}",
-            "#Memory.v1_10_0.Memory",
+            "#Memory.v1_23_0.Memory",
             Name=component.id,
             MemoryDeviceType="DDR4",
             CapacityMiB=size,
@@ -314,7 +301,7 @@ async def ethernet_interface(request: Request) -> Response:
             return reply(
                 doc(
                     f"{SYSTEMS}/{system.id}/EthernetInterfaces/{port.id}",
-                    "#EthernetInterface.v1_6_0.EthernetInterface",
+                    "#EthernetInterface.v1_12_4.EthernetInterface",
                     Name=port.id,
                     MACAddress=port.presented,
                     PermanentMACAddress=port.permanent,
