@@ -24,6 +24,8 @@ from kanri.drivers.base import (
 )
 from kanri.drivers.fake.world import FAKE_PASSWORD_REJECTED
 from kanri.drivers.registry import Drivers, available
+from kanri.lab.config import LabConfig
+from kanri.lab.server import LabServer
 from kanri.lab.sushy_emulator import free_port
 from tests.integration.conftest import TEST_OPTIONS, SystemPool
 
@@ -55,18 +57,46 @@ def _redfish_target(request: pytest.FixtureRequest) -> Target:
     return Target(bmc, wrong, lambda: systems.take("Off").uuid)
 
 
-TARGETS: dict[str, Callable[[pytest.FixtureRequest], Target]] = {
-    "fake": _fake_target,
-    "redfish": _redfish_target,
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """kanri's own lab: blades that start Off, fast lab time."""
+    config = LabConfig.from_dict(
+        {"scale": 50.0, "machines": [{"id": f"blade-{i:02d}"} for i in range(1, 9)]}
+    )
+    with LabServer(config, tmp_path_factory.mktemp("contract-lab")) as server:
+        yield server
+
+
+def _lab_target(request: pytest.FixtureRequest) -> Target:
+    server: LabServer = request.getfixturevalue("lab_server")
+    assert server.lab is not None
+    free = iter([m.id for m in server.lab.machines.values() if m.power.value == "Off"])
+    bmc = Bmc(server.url, "admin", "password")
+    return Target(bmc, Bmc(server.url, "admin", "not-the-password"), lambda: next(free))
+
+
+# target name -> (driver, how to reach a peer it drives); every driver needs one at least.
+TARGETS: dict[str, tuple[str, Callable[[pytest.FixtureRequest], Target]]] = {
+    "fake": ("fake", _fake_target),
+    "redfish@sushy-tools": ("redfish", _redfish_target),
+    "redfish@lab": ("redfish", _lab_target),
 }
 
 
-@pytest.fixture(params=available("power"))
-def driver_name(request: pytest.FixtureRequest) -> str:
+def test_every_registered_driver_has_a_contract_target() -> None:
+    missing = set(available("power")) - {driver for driver, _ in TARGETS.values()}
+    assert not missing, f"drivers without a contract target: add them to TARGETS: {missing}"
+
+
+@pytest.fixture(params=sorted(TARGETS))
+def target_name(request: pytest.FixtureRequest) -> str:
     name: str = request.param
-    if name not in TARGETS:
-        pytest.fail(f"driver {name!r} has no contract target: add one to TARGETS")
     return name
+
+
+@pytest.fixture
+def driver_name(target_name: str) -> str:
+    return TARGETS[target_name][0]
 
 
 @pytest.fixture
@@ -87,8 +117,8 @@ def inventory(drivers: Drivers, driver_name: str) -> InventoryDriver:
 
 
 @pytest.fixture
-def target(request: pytest.FixtureRequest, driver_name: str) -> Target:
-    return TARGETS[driver_name](request)
+def target(request: pytest.FixtureRequest, target_name: str) -> Target:
+    return TARGETS[target_name][1](request)
 
 
 def test_every_registered_power_driver_also_does_inventory() -> None:
