@@ -6,6 +6,7 @@ libvirt object. Every driver method may block: callers run them in a worker pool
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -18,6 +19,7 @@ from kanri.domain.errors import (
 )
 from kanri.domain.model import Bmc, SystemInventory
 from kanri.domain.states import BootTarget, Health, PowerAction, PowerState
+from kanri.domain.storage import HostGroup, StorageArray, Volume
 
 __all__ = [
     "BmcAuthFailed",
@@ -27,6 +29,7 @@ __all__ = [
     "DriverOptions",
     "InventoryDriver",
     "PowerDriver",
+    "StorageDriver",
     "SystemNotFound",
 ]
 
@@ -74,5 +77,54 @@ class InventoryDriver(Protocol):
     def inventory(self, bmc: Bmc, system_id: str) -> SystemInventory: ...
 
     def health(self, bmc: Bmc, system_id: str) -> Health: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class StorageDriver(Protocol):
+    """Volumes and host groups (LUN masking) of one storage array.
+
+    The array refuses with :class:`~kanri.domain.errors.NotFound` (no such volume or
+    host group), :class:`~kanri.domain.errors.Conflict` (exists, in use, LUN taken) or
+    :class:`~kanri.domain.errors.Invalid`; cannot be reached or answers wrongly with the
+    ``Bmc*`` errors. Mapping and unmapping are exact and safe to repeat: mapping a volume
+    that is there at that LUN, or unmapping one that is not there, changes nothing.
+    """
+
+    def check(self, array: StorageArray) -> None:
+        """Raise unless the array answers to these credentials and offers volumes and
+        host groups."""
+        ...
+
+    def volumes(self, array: StorageArray) -> list[Volume]: ...
+
+    def host_groups(self, array: StorageArray) -> list[HostGroup]: ...
+
+    def create_volume(
+        self, array: StorageArray, volume_id: str, capacity_bytes: int, name: str = ""
+    ) -> Volume:
+        """A new empty volume; never sent twice (a lost answer is an error to look at)."""
+        ...
+
+    def delete_volume(self, array: StorageArray, volume_id: str) -> None:
+        """Refused (Conflict) while any host group maps the volume."""
+        ...
+
+    def create_host_group(
+        self, array: StorageArray, group_id: str, initiators: Iterable[str]
+    ) -> HostGroup: ...
+
+    def delete_host_group(self, array: StorageArray, group_id: str) -> None:
+        """The group and its mappings: its initiators see none of its volumes after."""
+        ...
+
+    def set_initiators(self, array: StorageArray, group_id: str, initiators: Iterable[str]) -> None:
+        """Replace the group's initiators (its mappings stay)."""
+        ...
+
+    def map_volume(self, array: StorageArray, group_id: str, volume_id: str, lun: int) -> None: ...
+
+    def unmap_volume(self, array: StorageArray, group_id: str, volume_id: str) -> None: ...
 
     def close(self) -> None: ...

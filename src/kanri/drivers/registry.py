@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol, TypeVar, cast
 
 from kanri.domain.errors import Invalid
-from kanri.drivers.base import DriverOptions, InventoryDriver, PowerDriver
+from kanri.drivers.base import DriverOptions, InventoryDriver, PowerDriver, StorageDriver
 
 T = TypeVar("T")
 
@@ -81,6 +81,10 @@ class Drivers:
 
     def inventory(self, name: str) -> InventoryDriver:
         return cast(InventoryDriver, self._get("inventory", name))
+
+    def storage(self, name: str) -> StorageDriver:
+        """A storage array driver (its own family: ``kanri.drivers.storage``)."""
+        return cast(StorageDriver, self._get("storage", name))
 
     def check(self, name: str) -> None:
         """Raise :class:`Invalid` unless ``name`` implements every capability."""

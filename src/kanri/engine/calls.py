@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from kanri.domain.errors import BmcUnreachable
-from kanri.domain.model import Bmc
 
 T = TypeVar("T")
+
+
+class Endpoint(Protocol):
+    """What a driver call is aimed at, known by its URL: a BMC or a storage array."""
+
+    @property
+    def url(self) -> str: ...
 
 
 class DriverCalls:
@@ -23,10 +29,10 @@ class DriverCalls:
         # Below the CLI's 120 s: an operator hears "the BMC did not answer", not "the API".
         self.deadline = deadline
 
-    def submit(self, fn: Callable[..., T], bmc: Bmc, *args: object) -> Future[T]:
+    def submit(self, fn: Callable[..., T], bmc: Endpoint, *args: object) -> Future[T]:
         return self._pool.submit(fn, bmc, *args)
 
-    def run(self, fn: Callable[..., T], bmc: Bmc, *args: object) -> T:
+    def run(self, fn: Callable[..., T], bmc: Endpoint, *args: object) -> T:
         """Run one call in the pool and wait for it, at most ``deadline`` seconds.
 
         Its exception is raised here. Past the deadline the call goes on in the pool (a

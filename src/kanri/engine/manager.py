@@ -17,6 +17,7 @@ from kanri.engine.calls import DriverCalls
 from kanri.engine.locks import TargetLocks
 from kanri.engine.machines import MachineService
 from kanri.engine.power import PowerService
+from kanri.engine.storage import StorageService
 from kanri.engine.sync import PowerSync, SyncOptions
 from kanri.engine.tokens import ensure_admin_token
 from kanri.settings import Settings
@@ -24,6 +25,7 @@ from kanri.store import migrate
 from kanri.store.db import Database
 from kanri.store.repo import Repository
 from kanri.store.secrets import Secrets
+from kanri.store.storage_repo import StorageRepository
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,13 @@ class Manager:
         locks = TargetLocks()
         self.machines = MachineService(self.repo, self.drivers, self.operator_calls, locks)
         self.power = PowerService(self.repo, self.drivers, self.operator_calls, locks)
+        self.storage = StorageService(
+            StorageRepository(self.db, self.repo.secrets),
+            self.repo,
+            self.drivers,
+            self.operator_calls,
+            locks,
+        )
         self.sync = PowerSync(self.repo, self.drivers, self.calls, self.options.sync)
         with _starting(f"the token file {settings.token_file}"):
             self.admin_token = ensure_admin_token(self.repo, settings.token_file)
