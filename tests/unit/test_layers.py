@@ -21,7 +21,11 @@ ALLOWED: dict[str, set[str]] = {
     "lab": {"lab"},
 }
 # The commands that run a manager or a lab in this process, rather than talk to one.
-RUNNERS = {"cli/serve.py": {"api", "engine"}, "cli/demo.py": {"api", "engine", "lab"}}
+RUNNERS = {
+    "cli/serve.py": {"api", "engine"},
+    "cli/demo.py": {"api", "engine", "lab"},
+    "cli/lab.py": {"lab"},
+}
 
 
 def _kanri_imports(path: Path) -> set[str]:

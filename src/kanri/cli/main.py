@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kanri import __version__
-from kanri.cli import event, machine, power
+from kanri.cli import event, lab, machine, power, storage
 from kanri.cli.context import CliContext, api
 from kanri.cli.demo import demo
 from kanri.cli.errors import CliError, ExitCode
@@ -34,6 +34,9 @@ app = typer.Typer(
 app.add_typer(machine.app, name="machine")
 app.add_typer(power.app, name="power")
 app.add_typer(event.app, name="event")
+app.add_typer(storage.app, name="storage")
+app.add_typer(storage.volume_app, name="volume")
+app.add_typer(lab.app, name="lab")
 app.command("serve")(serve)
 app.command("demo")(demo)
 

@@ -15,10 +15,12 @@ from pathlib import Path
 from types import TracebackType
 
 import uvicorn
+from starlette.applications import Starlette
 
-from kanri.lab.build import build_lab
 from kanri.lab.config import LabConfig
 from kanri.lab.model.lab import Lab
+from kanri.lab.model.watch import watch_invariants
+from kanri.lab.persist import open_lab, save
 from kanri.lab.redfish.app import create_app
 
 
@@ -43,6 +45,7 @@ class LabServer:
         self.port = port or free_port(host)
         self.lab: Lab | None = None
         self._server: uvicorn.Server | None = None
+        self._app: Starlette | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -52,8 +55,9 @@ class LabServer:
 
     def start(self) -> LabServer:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.lab = build_lab(self.config, self.directory)
-        app = create_app(self.lab)
+        self.lab = open_lab(self.config, self.directory)  # as saved there, else as configured
+        watch_invariants(self.lab)
+        app = self._app = create_app(self.lab)
         config = uvicorn.Config(
             app,
             host=self.host,
@@ -61,6 +65,8 @@ class LabServer:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            # In case a request still holds on after `stopping` told it to end.
+            timeout_graceful_shutdown=5,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="lab-http", daemon=True)
@@ -74,12 +80,15 @@ class LabServer:
         return self
 
     def stop(self) -> None:
+        if self._app is not None:
+            self._app.state.stopping.set()  # event streams and held requests end now
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self.lab is not None:
             self.lab.close()
+            save(self.lab)  # timers stopped: this is the state it ends in
 
     def __enter__(self) -> LabServer:
         return self.start()

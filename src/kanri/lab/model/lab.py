@@ -73,6 +73,8 @@ class Lab:
         self.history = History()
         self.san = San(self.directory / "volumes")
         self._timers: dict[str, list[Timer]] = {}
+        # machines without input power (a fault, see model/faults.py): they cannot start
+        self.unpowered: set[str] = set()
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -136,6 +138,8 @@ class Lab:
             system = self.system(system_id)
             if isinstance(system, Partition) and reset_type in _STARTS:
                 self._check_host_runs(system)
+            if system_id in self.unpowered and reset_type in _STARTS:
+                raise LabError(f"{system_id} has no input power", status=409)
             self.record("power.command", system=system_id, reset_type=str(reset_type))
             steps = RESET_TABLE.get((system.power, reset_type), ())
             self._run_steps(system, list(steps))

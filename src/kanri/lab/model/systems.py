@@ -59,7 +59,7 @@ class SelEntry:
     created: str  # ISO 8601, lab wall time
     severity: str  # OK | Warning | Critical
     message: str
-    message_id: str  # registry key, e.g. "KanriLab.1.0.ComponentFault"
+    message_id: str  # registry key, e.g. "KanriLab.1.0.PowerLost"
     sensor: str = ""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+import threading
 
 import anyio
 from starlette.applications import Starlette
@@ -17,14 +18,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kanri.lab import control
 from kanri.lab.model.lab import Lab, LabError
 from kanri.lab.model.san import SanError
 from kanri.lab.redfish import (
+    adapters,
+    bios,
     chassis,
     composition,
     events,
     logs,
     managers,
+    registries,
     root,
     sessions,
     storage,
@@ -33,7 +38,20 @@ from kanri.lab.redfish import (
 from kanri.lab.redfish.common import ROOT, BadRequest, error, lab_error
 from kanri.lab.redfish.sessions import SessionStore
 
-MODULES = [root, sessions, systems, chassis, managers, composition, storage, events, logs]
+MODULES = [
+    root,
+    sessions,
+    systems,
+    chassis,
+    managers,
+    composition,
+    bios,
+    adapters,
+    storage,
+    events,
+    logs,
+    registries,
+]
 OPEN_PATHS = {"/redfish", "/redfish/", f"{ROOT}", f"{ROOT}/", f"{ROOT}/odata", f"{ROOT}/$metadata"}
 SILENT_MAX = 600.0  # real seconds a silent BMC holds a request before letting go
 
@@ -68,10 +86,14 @@ def create_app(lab: Lab) -> Starlette:
     route_list: list[BaseRoute] = []
     for module in MODULES:
         route_list.extend(module.routes())
+    route_list.extend(control.routes())  # the lab's own JSON API, not Redfish
     app = Starlette(routes=route_list)
     app.state.lab = lab
     app.state.sessions = SessionStore()
     app.state.served = {r.path for r in route_list if isinstance(r, Route)}
+    # Set by whoever stops the server: held requests and event streams end at once.
+    app.state.stopping = threading.Event()
+    events.install(app, lab)
 
     app.add_middleware(BmcMiddleware, lab=lab, store=app.state.sessions)
 
@@ -129,12 +151,14 @@ class BmcMiddleware:
     async def _before(self, request: Request) -> Response | None:
         lab, path = self.lab, request.url.path
         owner = _owner(lab, path)
-        for key in ("*", owner):
+        # The control API is no BMC: it answers whatever the BMCs are told to do.
+        keys = () if path.startswith("/lab/") else ("*", owner)
+        for key in keys:
             fault = lab.bmc_faults.get(key) if key else None
             if fault is None or key is None:
                 continue
             if fault.silent or fault.dead:
-                await _hold(lab, key)
+                await _hold(lab, key, request.app.state.stopping)
                 return error(503, "ServiceTemporarilyUnavailable", "the BMC is not answering")
             if fault.unavailable:
                 return error(
@@ -142,7 +166,7 @@ class BmcMiddleware:
                 )
             if fault.slow:
                 await anyio.sleep(lab.clock.real(fault.slow))
-        if lab.timing.latency:
+        if lab.timing.latency and keys:
             await anyio.sleep(lab.clock.real(lab.timing.latency))
         public = path in OPEN_PATHS or (
             request.method == "POST" and path.rstrip("/") == f"{ROOT}/SessionService/Sessions"
@@ -154,10 +178,11 @@ class BmcMiddleware:
         return None
 
 
-async def _hold(lab: Lab, key: str) -> None:
-    """A silent BMC: keep the request until the fault clears or SILENT_MAX passes."""
+async def _hold(lab: Lab, key: str, stopping: threading.Event) -> None:
+    """A silent BMC: keep the request until the fault clears, the service stops or
+    SILENT_MAX passes."""
     with anyio.move_on_after(SILENT_MAX):
-        while True:
+        while not stopping.is_set():
             fault = lab.bmc_faults.get(key)
             if fault is None or not (fault.silent or fault.dead):
                 return

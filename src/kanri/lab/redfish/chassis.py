@@ -70,6 +70,7 @@ async def blade(request: Request) -> Response:
                 Status={"State": "Enabled", "Health": str(machine.health)},
                 PowerSubsystem=ref(f"{path}/PowerSubsystem"),
                 ThermalSubsystem=ref(f"{path}/ThermalSubsystem"),
+                NetworkAdapters=ref(f"{path}/NetworkAdapters"),
                 Links={
                     "ComputerSystems": [ref(f"{ROOT}/Systems/{machine.id}")],
                     "ContainedBy": ref(ENCLOSURE),

@@ -25,6 +25,7 @@ from kanri.lab.redfish.common import (
     ref,
     reply,
 )
+from kanri.lab.redfish.compose_body import modify_from_body
 
 SYSTEMS = f"{ROOT}/Systems"
 MANAGER = f"{ROOT}/Managers/EnclosureManager"
@@ -73,6 +74,8 @@ def system_doc(lab: Lab, system: System) -> dict[str, Any]:
         Processors=ref(f"{path}/Processors"),
         Memory=ref(f"{path}/Memory"),
         EthernetInterfaces=ref(f"{path}/EthernetInterfaces"),
+        NetworkInterfaces=ref(f"{path}/NetworkInterfaces"),
+        LogServices=ref(f"{path}/LogServices"),
         Actions={
             "#ComputerSystem.Reset": {
                 "target": f"{path}/Actions/ComputerSystem.Reset",
@@ -94,6 +97,7 @@ def system_doc(lab: Lab, system: System) -> dict[str, Any]:
             MemorySummary={"TotalSystemMemoryGiB": system.memory_gib},
         )
         body["Links"]["Chassis"] = [ref(f"{ROOT}/Chassis/{system.id}")]
+        body["Bios"] = ref(f"{path}/Bios")
     elif isinstance(system, Partition):
         body.update(
             SystemType="VirtuallyPartitioned",
@@ -103,6 +107,9 @@ def system_doc(lab: Lab, system: System) -> dict[str, Any]:
             MemorySummary={"TotalSystemMemoryGiB": system.memory_gib},
         )
         body["Links"]["Chassis"] = [ref(f"{ROOT}/Chassis/{system.host}")]
+        body["Links"]["ResourceBlocks"] = [
+            ref(f"{ROOT}/CompositionService/ResourceBlocks/{b}") for b in system.resource_blocks
+        ]
     return body
 
 
@@ -119,6 +126,10 @@ def _oem(system: System) -> dict[str, Any]:
         oem["PendingMode"] = str(system.pending_mode) if system.pending_mode else None
     if isinstance(system, Partition):
         oem["Host"] = system.host
+        # the rest of its layout, in the shape a compose request takes (Oem.KanriLab)
+        oem["CpuMode"] = str(system.cpu_mode)
+        oem["SharedWeight"] = system.shared_weight
+        oem["Ports"] = [{"Port": p.host_port, "Shared": p.shared} for p in system.assigned_ports]
     return oem
 
 
@@ -138,7 +149,8 @@ async def one(request: Request) -> Response:
 async def patch(request: Request) -> Response:
     lab, system = _system(request)
     data = await body_of(request)
-    unknown = set(data) - {"Boot"}
+    # a partition's Links.ResourceBlocks / Oem.KanriLab change its resources
+    unknown = set(data) - {"Boot"} - ({"Links", "Oem"} if isinstance(system, Partition) else set())
     if unknown:
         return error(400, "PropertyUnknown", f"property {sorted(unknown)[0]} cannot be set")
     boot = data.get("Boot", {})
@@ -159,6 +171,8 @@ async def patch(request: Request) -> Response:
             f"BootSourceOverrideEnabled {enabled!r} is not Disabled, Once or Continuous",
         )
     with lab.lock:
+        if isinstance(system, Partition):
+            modify_from_body(lab, system, data)
         if target is not None:
             system.boot_override = target
         if enabled is not None:
