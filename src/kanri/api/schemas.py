@@ -10,7 +10,7 @@ from pydantic.config import JsonDict
 
 from kanri.domain.model import Machine
 from kanri.domain.naming import NAME_PATTERN
-from kanri.domain.states import BootTarget, Health, PowerAction, PowerState
+from kanri.domain.states import BootTarget, Health, PowerAction, PowerState, SystemKind
 from kanri.engine.power import PowerReading, PowerResult
 
 
@@ -72,6 +72,8 @@ class MachineOut(BaseModel):
     memory_mib: int | None
     nics: list[NicOut]
     fc_ports: list[FcPortOut]
+    kind: SystemKind
+    host_system_id: str | None
     health: Health
     power: PowerState
     power_checked_at: datetime | None
@@ -94,6 +96,8 @@ class MachineOut(BaseModel):
             memory_mib=inv.memory_mib,
             nics=[NicOut(name=n.name, mac=n.mac) for n in inv.nics],
             fc_ports=[FcPortOut(name=p.name, wwpn=p.wwpn) for p in inv.fc_ports],
+            kind=inv.kind,
+            host_system_id=inv.host_system_id,
             health=m.health,
             power=m.power,
             power_checked_at=m.power_checked_at,

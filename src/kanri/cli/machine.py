@@ -12,6 +12,7 @@ from rich.markup import escape
 from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.output import Format, emit_json, err, out, table
+from kanri.cli.passwords import read_password
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -25,6 +26,8 @@ OutputOpt = Annotated[
 
 _LIST_COLUMNS = [
     ("NAME", lambda m: m["name"]),
+    ("KIND", lambda m: m["kind"]),
+    ("HOST", lambda m: m.get("host") or m["host_system_id"]),
     ("POWER", lambda m: m["power"] if m["reachable"] else "unreachable"),
     ("HEALTH", lambda m: m["health"]),
     ("MODEL", lambda m: " ".join(filter(None, [m["manufacturer"], m["model"]])) or None),
@@ -32,28 +35,6 @@ _LIST_COLUMNS = [
     ("MEMORY", lambda m: f"{m['memory_mib'] // 1024} GiB" if m["memory_mib"] else None),
     ("BMC", lambda m: f"{m['bmc_url']} #{m['system_id']}"),
 ]
-
-
-def _read_password(path: Path | None) -> str:
-    if path is None:
-        if not sys.stdin.isatty():
-            raise CliError(
-                "give the BMC password with --password-file FILE (or - for stdin)", ExitCode.USAGE
-            )
-        password: str = typer.prompt("BMC password", hide_input=True)
-        return password
-    where = "standard input" if str(path) == "-" else f"the password file {path}"
-    try:
-        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CliError(f"{where} is not UTF-8 text", ExitCode.USAGE) from None
-    except OSError as exc:
-        raise CliError(f"cannot read {where}: {exc.strerror or exc}", ExitCode.USAGE) from None
-    password = text.splitlines()[0] if text else ""
-    if not password:
-        raise CliError(f"{where} is empty", ExitCode.USAGE)
-    return password
 
 
 @app.command("add")
@@ -88,7 +69,7 @@ def add(
         "name": name,
         "bmc_url": bmc,
         "username": user,
-        "password": _read_password(password_file),
+        "password": read_password(password_file, "BMC"),
         "verify_tls": not insecure,
         "driver": driver,
         "system_id": system,
@@ -110,7 +91,14 @@ def list_(ctx: typer.Context, output: OutputOpt = Format.TABLE) -> None:
     elif not machines:
         out.print("no machines yet: add one with 'kanri machine add NAME --bmc URL ...'")
     else:
-        table(machines, _LIST_COLUMNS)
+        table(_with_host_names(machines), _LIST_COLUMNS)
+
+
+def _with_host_names(machines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A partition's host by its kanri name: the machine behind the same BMC whose system
+    id the partition names."""
+    names = {(m["bmc_url"], m["system_id"]): m["name"] for m in machines}
+    return [{**m, "host": names.get((m["bmc_url"], m["host_system_id"]))} for m in machines]
 
 
 @app.command("show")
@@ -131,6 +119,8 @@ def show(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> Non
         ("uuid", m["uuid"]),
         ("cpu cores", m["cpu_cores"]),
         ("memory", f"{m['memory_mib']} MiB" if m["memory_mib"] else None),
+        ("kind", m["kind"]),
+        ("host", m["host_system_id"] and f"system {m['host_system_id']} of the same BMC"),
         ("bmc", f"{m['bmc_url']} (system {m['system_id']}, driver {m['driver']})"),
         ("checked", m["power_checked_at"]),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from kanri.domain.errors import Invalid, NotFound
+from kanri.domain.errors import Invalid, NotFound, SystemNotFound
 from kanri.domain.model import Bmc, Machine, SystemInventory
 from kanri.domain.naming import check_name, machine_names, normalize_bmc_url
 from kanri.drivers.registry import Drivers
@@ -41,16 +41,21 @@ class MachineService:
         self.drivers.check(driver)
         bmc = replace(bmc, url=normalize_bmc_url(bmc.url))
         inventory = self.drivers.inventory(driver)
-        found = self.calls.run(inventory.discover, bmc)
-        if not found:
-            raise Invalid(f"{bmc.url} manages no systems")
+        named: dict[str, SystemInventory]
         if system_id is not None:
-            chosen = [inv for inv in found if inv.system_id == system_id]
-            if not chosen:
-                ids = ", ".join(inv.system_id for inv in found)
-                raise NotFound(f"{bmc.url} has no system {system_id!r}; it has: {ids}")
-            named: dict[str, SystemInventory] = {name: chosen[0]}
+            # One system: read just it. An enclosure manager answering for hundreds of
+            # systems would otherwise be walked whole for every registration.
+            try:
+                named = {name: self.calls.run(inventory.inventory, bmc, system_id)}
+            except SystemNotFound:
+                ids = ", ".join(inv.system_id for inv in self.calls.run(inventory.discover, bmc))
+                raise NotFound(
+                    f"{bmc.url} has no system {system_id!r}; it has: {ids or 'none'}"
+                ) from None
         else:
+            found = self.calls.run(inventory.discover, bmc)
+            if not found:
+                raise Invalid(f"{bmc.url} manages no systems")
             names = machine_names(name, [inv.system_id for inv in found])
             named = {names[inv.system_id]: inv for inv in found}
         machines = self.repo.add_machines(bmc, driver, named)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from kanri.domain.errors import Conflict, Invalid, NotFound
 from kanri.domain.model import Bmc, FcPort, Machine, Nic, SystemInventory
 from kanri.domain.naming import check_name
-from kanri.domain.states import Health, PowerState
+from kanri.domain.states import Health, PowerState, SystemKind
 from kanri.store.db import Database
 from kanri.store.secrets import Secrets
 from kanri.store.tables import ApiTokenRow, BmcRow, EventRow, MachineRow, utcnow
@@ -33,6 +33,8 @@ def _machine(row: MachineRow) -> Machine:
         fc_ports=tuple(FcPort(p["name"], p["wwpn"]) for p in row.fc_ports or ()),
         health=Health(row.health),
         power=PowerState(row.power),
+        kind=SystemKind(row.kind),
+        host_system_id=row.host_system_id,
     )
     return Machine(
         name=row.name,
@@ -58,6 +60,8 @@ def _apply_inventory(row: MachineRow, inv: SystemInventory) -> None:
     row.memory_mib = inv.memory_mib
     row.nics = [{"name": n.name, "mac": n.mac} for n in inv.nics]
     row.fc_ports = [{"name": p.name, "wwpn": p.wwpn} for p in inv.fc_ports]
+    row.kind = inv.kind.value
+    row.host_system_id = inv.host_system_id
     row.health = inv.health.value
     if inv.power is not PowerState.UNKNOWN:
         row.power = inv.power.value

@@ -98,6 +98,9 @@ class MachineRow(Base):
     memory_mib: Mapped[int | None] = mapped_column(Integer)
     nics: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     fc_ports: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    kind: Mapped[str] = mapped_column(String(16), default="machine", server_default="machine")
+    # A partition's machine, as the BMC names it (system id behind the same BMC).
+    host_system_id: Mapped[str | None] = mapped_column(String(255))
     health: Mapped[str] = mapped_column(String(16), default="unknown")
     power: Mapped[str] = mapped_column(String(16), default="unknown")
     power_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -132,4 +135,20 @@ class ApiTokenRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class StorageSystemRow(Base):
+    """A storage array kanri manages volumes and host groups on, by its management URL."""
+
+    __tablename__ = "storage_systems"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    # One array, one set of credentials: a second name for it would be a second truth.
+    url: Mapped[str] = mapped_column(String(512), unique=True)
+    driver: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(255))
+    password_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    verify_tls: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
