@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from tests.peers.sushy import running_emulator
 class Cli:
     url: str
     data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, *args: str, stdin: str | None = None, timeout: float = 120) -> Result:
         env = {
@@ -28,6 +29,7 @@ class Cli:
             "KANRI_URL": self.url,
             "KANRI_DATA_DIR": str(self.data_dir),
             "COLUMNS": "200",
+            **self.env,
         }
         env.pop("KANRI_TOKEN", None)
         done = subprocess.run(

@@ -136,23 +136,23 @@ def test_demo_on_a_taken_port(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = kanri("demo", "--data-dir", str(tmp_path / "demo"), "--bmc-port", str(port))
-    run.one_error(USAGE, f"port {port} is in use", "--bmc-port")
+        run = kanri("demo", "--data-dir", str(tmp_path / "demo"), "--lab-port", str(port))
+    run.one_error(USAGE, f"port {port} is in use", "--lab-port")
 
 
-def test_demo_whose_simulated_bmc_cannot_start(tmp_path: Path) -> None:
+def test_demo_whose_simulated_lab_cannot_start(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     data.mkdir(mode=0o700)
-    (data / "bmc").write_text("")  # where the emulator's directory should go
+    (data / "lab").write_text("")  # where the lab's directory should go
     run = kanri(
         "demo", "--data-dir", str(data), "--port", str(free_port()),
-        "--bmc-port", str(free_port()),
+        "--lab-port", str(free_port()),
     )  # fmt: skip
     # after its progress line, one error line and no traceback
     assert run.code == ERROR, run.err
     assert "Traceback" not in run.err
     last = run.err.strip().splitlines()[-1]
-    assert last.startswith("error: the simulated BMC did not start: "), run.err
+    assert last.startswith("error: the simulated lab did not start: "), run.err
 
 
 # --- the API's URL and token ----------------------------------------------------------
@@ -278,7 +278,7 @@ def test_serve_tightens_an_existing_data_dir(tmp_path: Path) -> None:
 def demo(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     data, port = tmp_path / "demo", free_port()
     log = tmp_path / "demo.log"
-    args = ["demo", "--data-dir", str(data), "--port", str(port), "--bmc-port", str(free_port())]
+    args = ["demo", "--data-dir", str(data), "--port", str(port), "--lab-port", str(free_port())]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "kanri", *args],
@@ -309,11 +309,10 @@ def demo(tmp_path: Path) -> Iterator[tuple[Path, str]]:
                 process.wait()
 
 
-@pytest.mark.emulator
 def test_demo_keeps_its_data_dir_owner_only(demo: tuple[Path, str]) -> None:
     data, _ = demo
     assert _mode(data) == 0o700
-    assert _mode(data / "bmc") == 0o700
+    assert _mode(data / "lab") == 0o700
     for name in ("kanri.db", "secret.key", "admin.token"):
         assert _mode(data / name) == 0o600, name
 

@@ -1,15 +1,15 @@
-"""kanri demo: the manager on SQLite with a simulated set of Redfish machines.
+"""kanri demo: the manager on SQLite with the simulated lab.
 
-Until the simulated lab lands, the machines are served by the sushy-tools Redfish
-emulator; the manager registers them through its own public API, exactly as an operator
-would, and drives them with its real Redfish driver.
+The lab (a blade enclosure behind one Redfish endpoint, and a storage array) runs in this
+process; the manager registers its machines, partitions and array through its own public
+API, exactly as an operator would, and drives them with its real drivers.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,35 +24,36 @@ from kanri.cli.runner import check_listen, prepare_data, restrict_new_files, run
 if TYPE_CHECKING:  # the manager's parts load only when the demo runs, not for every command
     import uvicorn
 
-    from kanri.lab.sushy_emulator import EmulatedSystem
+    from kanri.lab.server import LabServer
 
-# Stable identities, so a restarted demo finds the machines it registered before.
-_NAMESPACE = uuid.UUID("6b616e72-6900-4000-8000-64656d6f0000")
-DEMO_MACHINES = [
-    ("web-1", "On"),
-    ("web-2", "On"),
-    ("web-3", "Off"),
-    ("db-1", "On"),
-    ("db-2", "Off"),
-    ("batch-1", "Off"),
-    ("spare-1", "Off"),
-    ("spare-2", "Off"),
-]
-BMC_USER, BMC_PASSWORD = "admin", "password"  # printed at start, as a lab's should be
+ARRAY_NAME = "array-1"
 
 
 def demo(
     data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="where the demo keeps its database and state")
+        Path, typer.Option("--data-dir", help="where the demo keeps its database and lab state")
     ] = Path.home() / ".local" / "share" / "kanri-demo",
     port: Annotated[int, typer.Option(help="port of the kanri API", min=1, max=65535)] = 8642,
-    bmc_port: Annotated[
-        int, typer.Option(help="port of the simulated BMC", min=1, max=65535)
+    lab_port: Annotated[
+        int, typer.Option(help="port of the simulated lab (Redfish)", min=1, max=65535)
     ] = 8001,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="a lab.yaml of your own instead of the default 10-machine lab"
+        ),
+    ] = None,
+    scale: Annotated[
+        float | None,
+        typer.Option(help="lab seconds per real second: 10 makes a 10 s boot take 1 s", min=0.01),
+    ] = None,
 ) -> None:
-    """Start simulated machines and the manager, register them, and show what to try.
+    """Start the simulated lab and the manager, register the lab, and show what to try.
 
-    Ctrl-C stops both. Registrations survive a restart in the data directory.
+    The default lab is one blade enclosure of 10 machines: 4 bare servers booting their own
+    SAN volumes, 2 hypervisor hosts with 7 partitions, 2 standbys and 2 more, plus a
+    storage array. Ctrl-C stops both. Registrations and the lab's state survive a restart
+    in the data directory.
     """
     restrict_new_files()  # first: the data directory holds secrets (see there)
     import uvicorn
@@ -60,48 +61,46 @@ def demo(
     from kanri.api.app import create_app
     from kanri.engine.manager import Manager, ManagerOptions
     from kanri.engine.sync import SyncOptions
-    from kanri.lab.sushy_emulator import EmulatedSystem, EmulatorError, SushyEmulator
+    from kanri.lab import layouts
+    from kanri.lab.config import LabConfig, LabConfigError
+    from kanri.lab.server import LabServer, LabServerError
     from kanri.settings import Settings
 
+    try:
+        lab_config = LabConfig.load(config) if config else layouts.load("demo")
+    except LabConfigError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
+    if scale is not None:
+        lab_config.scale = scale
     check_listen("127.0.0.1", port, "kanri API", "--port")
-    check_listen("127.0.0.1", bmc_port, "simulated BMC", "--bmc-port")
+    check_listen("127.0.0.1", lab_port, "simulated lab", "--lab-port")
     settings = Settings.from_env(data_dir)
-    # The data directory first, owner-only, and the emulator's workdir inside it after.
-    prepare_data(settings)
+    prepare_data(settings)  # the data directory first, owner-only; the lab's inside it
     data_dir = settings.data_dir
     logs.configure("warning")
-    manager = Manager(settings, ManagerOptions(sync=SyncOptions(interval=5.0)))
-    systems = [
-        EmulatedSystem(
-            uuid=str(uuid.uuid5(_NAMESPACE, name)),
-            name=name,
-            macs=(f"52:54:00:6b:00:{i:02x}",),
-            power_state=power,
-        )
-        for i, (name, power) in enumerate(DEMO_MACHINES, 1)
-    ]
-    emulator = SushyEmulator(
-        systems, username=BMC_USER, password=BMC_PASSWORD, port=bmc_port, workdir=data_dir / "bmc"
-    )
-    err.print(f"starting the simulated BMC on {emulator.url} ({len(systems)} machines)...")
+    lab = LabServer(lab_config, data_dir / "lab", port=lab_port)
+    err.print(f"starting the simulated lab on {lab.url} ({len(lab_config.machines)} machines)...")
     try:
-        emulator.start()
-    except (EmulatorError, OSError) as exc:
-        manager.stop()
-        raise CliError(f"the simulated BMC did not start: {exc}", ExitCode.ERROR) from None
+        lab.start()
+    except (LabServerError, LabConfigError, OSError) as exc:
+        raise CliError(f"the simulated lab did not start: {exc}", ExitCode.ERROR) from None
+    manager = Manager(settings, ManagerOptions(sync=SyncOptions(interval=5.0)))
     try:
         server = uvicorn.Server(
             uvicorn.Config(create_app(manager), host="127.0.0.1", port=port, log_level="warning")
         )
         api_url = f"http://127.0.0.1:{port}"
+        assert lab.lab is not None
+        with lab.lab.lock:
+            system_ids = [s.id for s in lab.lab.systems()]
         threading.Thread(
             target=_register,
-            args=(server, api_url, manager.admin_token, emulator.url, systems, data_dir),
+            args=(server, api_url, manager.admin_token, lab, system_ids, data_dir),
             daemon=True,
         ).start()
         run_server(server)  # until Ctrl-C; the manager stops with the app
     finally:
-        emulator.pause()  # keep its directory: the same identities come back next time
+        lab.stop()  # its state stays in the data directory for the next start
         err.print("demo stopped")
 
 
@@ -109,53 +108,85 @@ def _register(
     server: uvicorn.Server,
     api_url: str,
     token: str,
-    bmc_url: str,
-    systems: list[EmulatedSystem],
+    lab: LabServer,
+    system_ids: list[str],
     data_dir: Path,
 ) -> None:
-    """Register the demo's machines through the public API, once the API answers."""
+    """Register the lab's systems and its array through the public API, once it answers."""
     while not server.started:
         time.sleep(0.1)
+    user, password = lab.config.username, lab.config.password
     http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     known = {m["name"] for m in http.get("/api/v1/machines").json()}
-    for system in systems:
-        if system.name in known:
-            continue
+
+    def register(system_id: str) -> None:
         answer = http.post(
             "/api/v1/machines",
             json={
-                "name": system.name,
-                "bmc_url": bmc_url,
-                "username": BMC_USER,
-                "password": BMC_PASSWORD,
-                "system_id": system.uuid,
+                "name": system_id,
+                "bmc_url": lab.url,
+                "username": user,
+                "password": password,
+                "system_id": system_id,
             },
         )
         if answer.status_code != 201:
-            err.print(f"could not register {system.name}: {answer.json().get('detail')}")
+            err.print(f"could not register {system_id}: {answer.json().get('detail')}")
+
+    # Several at once, as an operator's script would: each registration reads a whole
+    # inventory from the BMC, and the manager caps what one BMC gets at a time.
+    # The first alone: it records the BMC, which concurrent first registrations would race
+    # for (the API answers the loser "retry").
+    todo = [s for s in system_ids if s not in known]
+    if todo:
+        register(todo[0])
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(register, todo[1:]))
+    arrays = {a["name"] for a in http.get("/api/v1/storage").json()}
+    if ARRAY_NAME not in arrays:
+        answer = http.post(
+            "/api/v1/storage",
+            json={
+                "name": ARRAY_NAME,
+                "url": lab.url,
+                "username": user,
+                "password": password,
+                "driver": "swordfish",
+            },
+        )
+        if answer.status_code != 201:
+            err.print(f"could not register the array: {answer.json().get('detail')}")
     machines = http.get("/api/v1/machines").json()
+    names = {(m["bmc_url"], m["system_id"]): m["name"] for m in machines}
     table(
         machines,
         [
             ("NAME", lambda m: m["name"]),
+            ("KIND", lambda m: m["kind"]),
+            ("HOST", lambda m: names.get((m["bmc_url"], m["host_system_id"]))),
             ("POWER", lambda m: m["power"]),
             ("HEALTH", lambda m: m["health"]),
-            ("MAC", lambda m: m["nics"][0]["mac"] if m["nics"] else None),
+            ("CORES", lambda m: m["cpu_cores"]),
         ],
-        title=f"kanri demo: {len(machines)} machines",
+        title=f"kanri demo: {len(machines)} machines and partitions",
     )
     out.print(
         f"""
   kanri API   {api_url}   (OpenAPI: {api_url}/docs)
-  BMC         {bmc_url}   (Redfish, user {BMC_USER}, password {BMC_PASSWORD})
+  lab         {lab.url}   (Redfish, user {user}, password {password})
   data        {data_dir}
 
 In another terminal:
   export PATH="$PWD/.venv/bin:$PATH" KANRI_URL={api_url} KANRI_DATA_DIR={data_dir}
-  kanri machine list
-  kanri power on web-3 --wait
-  kanri power off web-1 --force --wait
-  kanri machine show db-1
+  export KANRI_LAB_URL={lab.url}
+  kanri machine list                      # machines and partitions, with their hosts
+  kanri power on blade-10 --wait          # a spare: no volume, watch it fail to boot
+  kanri power off app-2 --wait            # a partition, like any machine
+  kanri volume list                       # the array's volumes and who sees them
+  kanri lab inject component blade-03 cpu # a CPU fault: health goes critical
+  kanri machine refresh blade-03 && kanri machine show blade-03
+  kanri lab status                        # what the lab says: OS heartbeats, faults
+  kanri lab violations                    # split-brain and unmapped boots (none, we hope)
   kanri event list
 
 Ctrl-C stops the demo."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kanri.lab.clock import LabClock
 from kanri.lab.config import LabConfig, LabConfigError, MachineSpec, system_uuid
-from kanri.lab.model.lab import Lab, boot_now
+from kanri.lab.model.lab import Lab, LabError, boot_now
 from kanri.lab.model.san import GIB, SanError
 from kanri.lab.model.systems import Component, ComponentKind, Machine, Port, PortKind
 
@@ -54,8 +54,9 @@ def resolve_initiator(lab: Lab, text: str) -> str:
     raise LabConfigError(f"initiator {text}: {system_id} has no port {port_id}")
 
 
-def build_lab(config: LabConfig, directory: Path) -> Lab:
-    lab = Lab(
+def empty_lab(config: LabConfig, directory: Path) -> Lab:
+    """A lab with the config's clock, timing and credentials, and nothing in it yet."""
+    return Lab(
         clock=LabClock(config.scale),
         directory=directory,
         timing=config.timing,
@@ -63,6 +64,10 @@ def build_lab(config: LabConfig, directory: Path) -> Lab:
         username=config.username,
         password=config.password,
     )
+
+
+def build_lab(config: LabConfig, directory: Path) -> Lab:
+    lab = empty_lab(config, directory)
     try:
         for slot, spec in enumerate(config.machines, start=1):
             lab.machines[spec.id] = machine_from_spec(spec, slot)
@@ -82,7 +87,7 @@ def build_lab(config: LabConfig, directory: Path) -> Lab:
         for pspec in config.partitions:
             if pspec.power == "On":
                 boot_now(lab, lab.partitions[pspec.id])
-    except SanError as exc:
+    except (SanError, LabError) as exc:  # a layout the lab itself refuses
         lab.close()
         raise LabConfigError(str(exc)) from None
     except Exception:

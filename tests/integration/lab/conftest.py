@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from kanri.lab.config import LabConfig
@@ -29,3 +30,10 @@ def serve_lab(tmp_path: Path) -> Iterator[ServeLab]:
     yield serve
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def http(lab: LabServer) -> Iterator[httpx.Client]:
+    """A plain HTTP client on the lab of the module's own ``lab`` fixture."""
+    with httpx.Client(base_url=lab.url, auth=("admin", "password"), timeout=10) as client:
+        yield client

@@ -11,8 +11,14 @@ import pytest
 from kanri.lab.build import build_lab
 from kanri.lab.config import LabConfig
 from kanri.lab.model.lab import Lab
+from tests.waiting import wait_for as poll
 
 MakeLab = Callable[[dict[str, Any]], Lab]
+
+
+def wait_for(lab: Lab, check: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll ``check`` under the lab's lock until true."""
+    poll(check, timeout, lock=lab.lock)
 
 
 @pytest.fixture
