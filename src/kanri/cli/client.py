@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -148,3 +149,11 @@ def _detail(response: httpx.Response) -> str:
             return f"the kanri API refused the token: {body['detail']}"
         return str(body["detail"])
     return f"HTTP {response.status_code}: {body}"
+
+
+def resource_path(collection: str, name: str, *rest: str) -> str:
+    """``/api/v1/<collection>/<name>[/<rest>...]`` with the name one path segment whatever
+    it holds: httpx resolves dot segments and stops at ``?`` and ``#``, so a name like
+    ``x/../../storage/a1`` must never become a request about another resource."""
+    segment = quote(name, safe="").replace(".", "%2E")
+    return "/".join([f"/api/v1/{collection}", segment, *rest])

@@ -18,6 +18,7 @@ import typer
 
 from kanri.cli import logs
 from kanri.cli.errors import CliError, ExitCode
+from kanri.cli.lab import MAX_SCALE
 from kanri.cli.output import err, out, table
 from kanri.cli.runner import check_listen, prepare_data, restrict_new_files, run_server
 
@@ -45,7 +46,11 @@ def demo(
     ] = None,
     scale: Annotated[
         float | None,
-        typer.Option(help="lab seconds per real second: 10 makes a 10 s boot take 1 s", min=0.01),
+        typer.Option(
+            help="lab seconds per real second: 10 makes a 10 s boot take 1 s",
+            min=0.01,
+            max=MAX_SCALE,
+        ),
     ] = None,
 ) -> None:
     """Start the simulated lab and the manager, register the lab, and show what to try.
@@ -84,8 +89,10 @@ def demo(
         lab.start()
     except (LabServerError, LabConfigError, OSError) as exc:
         raise CliError(f"the simulated lab did not start: {exc}", ExitCode.ERROR) from None
-    manager = Manager(settings, ManagerOptions(sync=SyncOptions(interval=5.0)))
     try:
+        # In here: a manager that cannot start (a newer or unreachable database) must
+        # still stop the lab, which saves its state.
+        manager = Manager(settings, ManagerOptions(sync=SyncOptions(interval=5.0)))
         server = uvicorn.Server(
             uvicorn.Config(create_app(manager), host="127.0.0.1", port=port, log_level="warning")
         )
@@ -112,11 +119,25 @@ def _register(
     system_ids: list[str],
     data_dir: Path,
 ) -> None:
-    """Register the lab's systems and its array through the public API, once it answers."""
+    """Register the lab's systems and its array through the public API, once it answers.
+
+    Runs on a thread of its own: an API that goes away meanwhile (Ctrl-C) is one line,
+    not the thread's traceback.
+    """
     while not server.started:
         time.sleep(0.1)
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with httpx.Client(base_url=api_url, headers=headers, timeout=60) as http:
+            _register_with(http, api_url, lab, system_ids, data_dir)
+    except (httpx.HTTPError, ValueError) as exc:  # ValueError: an answer that is not JSON
+        err.print(f"could not register the lab with kanri at {api_url}: {exc}")
+
+
+def _register_with(
+    http: httpx.Client, api_url: str, lab: LabServer, system_ids: list[str], data_dir: Path
+) -> None:
     user, password = lab.config.username, lab.config.password
-    http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     known = {m["name"] for m in http.get("/api/v1/machines").json()}
 
     def register(system_id: str) -> None:

@@ -52,6 +52,9 @@ app.command("clear")(clear)
 app.command("faults")(faults)
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "kanri-lab"
+# The fastest lab time allowed: a real year is then a thousand lab years, and lab dates
+# stay within the calendar (year 9999).
+MAX_SCALE = 1000.0
 
 
 @app.command()
@@ -67,7 +70,11 @@ def serve(
     ] = DEFAULT_DATA_DIR,
     scale: Annotated[
         float | None,
-        typer.Option(help="lab seconds per real second: 10 makes a 10 s boot take 1 s", min=0.01),
+        typer.Option(
+            help="lab seconds per real second: 10 makes a 10 s boot take 1 s",
+            min=0.01,
+            max=MAX_SCALE,
+        ),
     ] = None,
     fresh: Annotated[
         bool, typer.Option("--fresh", help="forget the saved state; start as configured")
@@ -94,7 +101,13 @@ def serve(
     check_listen(host, port, "lab", "--port")
     saved = data_dir / STATE_FILE
     if fresh:
-        saved.unlink(missing_ok=True)
+        try:
+            saved.unlink(missing_ok=True)
+        except OSError as exc:
+            raise CliError(
+                f"cannot forget the saved lab state {saved}: {exc.strerror or exc}",
+                ExitCode.ERROR,
+            ) from None
     resumed = saved.exists()
     server = LabServer(lab_config, data_dir, host=host, port=port)
     try:

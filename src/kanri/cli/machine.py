@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.output import Format, emit_json, err, out, table
@@ -104,7 +105,7 @@ def _with_host_names(machines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @app.command("show")
 def show(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> None:
     """Show one machine's inventory: identity, CPU, memory, NICs, Fibre Channel ports."""
-    m = api(ctx).get(f"/api/v1/machines/{name}")
+    m = api(ctx).get(resource_path("machines", name))
     if output is Format.JSON:
         emit_json(m)
         return
@@ -135,14 +136,14 @@ def show(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> Non
 @app.command("rename")
 def rename(ctx: typer.Context, name: str, new_name: str) -> None:
     """Give a machine another name."""
-    api(ctx).patch(f"/api/v1/machines/{name}", {"name": new_name})
+    api(ctx).patch(resource_path("machines", name), {"name": new_name})
     out.print(f"renamed {name} to {new_name}")
 
 
 @app.command("refresh")
 def refresh(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> None:
     """Read a machine's inventory and health from its BMC again."""
-    m = api(ctx).post(f"/api/v1/machines/{name}/refresh")
+    m = api(ctx).post(resource_path("machines", name, "refresh"))
     if output is Format.JSON:
         emit_json(m)
     else:
@@ -162,5 +163,5 @@ def remove(
                 f"refusing to remove {name} without --yes (no terminal to ask)", ExitCode.USAGE
             )
         typer.confirm(f"Remove machine {name} from kanri?", abort=True)
-    api(ctx).delete(f"/api/v1/machines/{name}")
+    api(ctx).delete(resource_path("machines", name))
     out.print(f"removed {name}")

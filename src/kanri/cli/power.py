@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.machine import OutputOpt
@@ -37,7 +38,9 @@ def status(
 ) -> None:
     """Read power states from the BMCs now."""
     client = api(ctx)
-    rows = [client.get(f"/api/v1/machines/{t}/power", cached=cached or None) for t in targets]
+    rows = [
+        client.get(resource_path("machines", t, "power"), cached=cached or None) for t in targets
+    ]
     if output is Format.JSON:
         emit_json(rows)
         return
@@ -59,7 +62,9 @@ def _act(
     waiting: dict[str, str] = {}
     for target in targets:
         try:
-            result = client.post(f"/api/v1/machines/{target}/power", {"action": action.value})
+            result = client.post(
+                resource_path("machines", target, "power"), {"action": action.value}
+            )
         except CliError as exc:
             error(f"{target}: {exc}")
             failures.append(exc)
@@ -81,7 +86,7 @@ def _wait(ctx: typer.Context, waiting: dict[str, str], timeout: float) -> None:
     with err.status("waiting for the BMCs...") as spinner:
         while waiting:
             for target, want in list(waiting.items()):
-                reading = client.get(f"/api/v1/machines/{target}/power")
+                reading = client.get(resource_path("machines", target, "power"))
                 last[target] = reading["power"]
                 if reading["power"] == want:
                     out.print(f"{target}: {want}")
@@ -150,7 +155,7 @@ def boot(
     for target in targets:
         client.request(
             "PUT",
-            f"/api/v1/machines/{target}/power/boot",
+            resource_path("machines", target, "power", "boot"),
             json={"target": device.value, "once": not persistent},
         )
         scope = "every boot" if persistent else "next boot"

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.machine import OutputOpt
@@ -108,11 +109,11 @@ def list_(ctx: typer.Context, output: OutputOpt = Format.TABLE) -> None:
 def show(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> None:
     """Show one storage array and what it holds now (asked live). An array that does not
     answer still shows what kanri knows of it, and the command fails."""
-    system = api(ctx).get(f"/api/v1/storage/{name}")
+    system = api(ctx).get(resource_path("storage", name))
     volumes: list[dict[str, Any]] | None = None
     failure: CliError | None = None
     try:
-        volumes = api(ctx).get(f"/api/v1/storage/{name}/volumes")
+        volumes = api(ctx).get(resource_path("storage", name, "volumes"))
     except CliError as exc:
         failure = exc
     if output is Format.JSON:
@@ -149,7 +150,7 @@ def remove(
                 f"refusing to remove {name} without --yes (no terminal to ask)", ExitCode.USAGE
             )
         typer.confirm(f"Remove storage system {name} from kanri?", abort=True)
-    api(ctx).delete(f"/api/v1/storage/{name}")
+    api(ctx).delete(resource_path("storage", name))
     out.print(f"removed {name}")
 
 
@@ -179,7 +180,7 @@ def list_volumes(
     failures: list[CliError] = []
     for name in names:
         try:
-            volumes.extend(client.get(f"/api/v1/storage/{name}/volumes"))
+            volumes.extend(client.get(resource_path("storage", name, "volumes")))
         except CliError as exc:
             if storage:
                 raise

@@ -17,6 +17,7 @@ from kanri.domain.errors import Conflict, Invalid
 from kanri.domain.naming import normalize_bmc_url
 
 MAX_LUN = 255  # the common SCSI limit of a host group's LUNs (most arrays: 0-255)
+MAX_IQN = 223  # RFC 3720: an iSCSI name is at most 223 bytes
 
 _OBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _HEX_PAIRS = re.compile(r"([0-9a-f]{2}[:-]){5,7}[0-9a-f]{2}")
@@ -35,7 +36,7 @@ def initiator_kind(identity: str) -> InitiatorKind | None:
         return InitiatorKind.WWPN
     if re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", identity):
         return InitiatorKind.MAC
-    if _IQN.fullmatch(identity):
+    if len(identity.encode()) <= MAX_IQN and _IQN.fullmatch(identity):
         return InitiatorKind.IQN
     return None
 
@@ -50,9 +51,10 @@ def normalize_initiator(text: str) -> str:
     if _HEX_PAIRS.fullmatch(value):
         value = value.replace("-", ":")
     if initiator_kind(value) is None:
+        shown = text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
         raise Invalid(
-            f"invalid initiator {text!r}: give a WWPN (8 hex pairs), a MAC (6 hex pairs) "
-            "or an IQN (iqn.YYYY-MM.domain[:name])"
+            f"invalid initiator {shown!r}: give a WWPN (8 hex pairs), a MAC (6 hex pairs) "
+            f"or an IQN (iqn.YYYY-MM.domain[:name], at most {MAX_IQN} bytes)"
         )
     return value
 

@@ -79,11 +79,15 @@ class StorageService:
         self.repo.add_event("storage.removed", "info", name, f"removed storage system {name}")
 
     def contents(self, name: str) -> ArrayContents:
-        """Volumes and host groups as the array tells them now."""
+        """Volumes and host groups as the array tells them now, both read within one
+        deadline: two would let the API answer after the CLI has given up on it."""
         system, array = self.storage.array_of(name)
         storage = self.drivers.storage(system.driver)
-        volumes = self.calls.run(storage.volumes, array)
-        groups = self.calls.run(storage.host_groups, array)
+
+        def read(array: StorageArray) -> tuple[list[Volume], list[HostGroup]]:
+            return storage.volumes(array), storage.host_groups(array)
+
+        volumes, groups = self.calls.run(read, array)
         return ArrayContents(system, volumes, groups)
 
 

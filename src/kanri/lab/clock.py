@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+MAX_WAIT = 3600.0  # real seconds the scheduler sleeps at most before looking again
+
 
 class LabClock:
     def __init__(self, scale: float = 1.0) -> None:
@@ -83,7 +85,8 @@ class Scheduler:
                     if self._heap and self._heap[0].due <= self.clock.now():
                         break
                     wait = (
-                        self.clock.real(self._heap[0].due - self.clock.now())
+                        # capped: a very slow clock must not overflow the platform's timeout
+                        min(self.clock.real(self._heap[0].due - self.clock.now()), MAX_WAIT)
                         if self._heap
                         else None
                     )

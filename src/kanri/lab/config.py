@@ -20,17 +20,24 @@ port of that machine or partition presents.
 
 from __future__ import annotations
 
+import math
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from kanri.lab.model.lab import Timing
+from kanri.lab.model.san import valid_id
 from kanri.lab.model.states import Mode
 
 _NAMESPACE = uuid.UUID("6b616e72-692d-6c61-6200-000000000000")
+# Slots and port indexes are two hex digits of the lab's burnt-in MACs and WWPNs.
+MAX_MACHINES = 255
+MAX_PORTS = 16  # of each kind, per machine
+MAX_CORES = 1024
+MAX_MEMORY_GIB = 64 * 1024
 
 
 class LabConfigError(ValueError):
@@ -122,8 +129,14 @@ class LabConfig:
         return config
 
     def check(self, where: str) -> None:
-        if not self.scale > 0:
-            raise LabConfigError(f"{where}: scale must be positive")
+        if not (math.isfinite(self.scale) and self.scale > 0):
+            raise LabConfigError(f"{where}: scale must be a positive number")
+        for stage in fields(Timing):
+            value = getattr(self.timing, stage.name)
+            if not (math.isfinite(value) and value >= 0):
+                raise LabConfigError(
+                    f"{where}: timing: {stage.name} must be a number of lab seconds >= 0"
+                )
         if self.session_limit < 1:
             raise LabConfigError(f"{where}: session_limit must be at least 1")
         seen: set[str] = set()
@@ -132,15 +145,8 @@ class LabConfig:
             if spec.id in seen:
                 raise LabConfigError(f"{where}: system id {spec.id} is given twice")
             seen.add(spec.id)
-        for m in self.machines:
-            if m.power not in {"On", "Off"}:
-                raise LabConfigError(f"{where}: machine {m.id}: power must be On or Off")
-            if min(m.cores, m.memory_gib) < 1 or min(m.nics, m.fc_ports) < 0:
-                raise LabConfigError(f"{where}: machine {m.id}: sizes must be positive")
-        machine_ids = {m.id for m in self.machines}
-        for p in self.partitions:
-            if p.host not in machine_ids:
-                raise LabConfigError(f"{where}: partition {p.id}: no machine {p.host}")
+        self._check_machines(where)
+        self._check_partitions(where)
         volume_ids = {v.id for v in self.volumes}
         for group in self.host_groups:
             for lun, volume in group.luns.items():
@@ -148,6 +154,41 @@ class LabConfig:
                     raise LabConfigError(
                         f"{where}: host group {group.id}: LUN {lun}: no volume {volume}"
                     )
+
+    def _check_machines(self, where: str) -> None:
+        if len(self.machines) > MAX_MACHINES:
+            raise LabConfigError(f"{where}: a lab holds at most {MAX_MACHINES} machines")
+        for m in self.machines:
+            if not valid_id(m.id):
+                raise LabConfigError(
+                    f"{where}: machine id {m.id!r} must be 1-63 letters, digits, . _ -"
+                )
+            if m.id == "Enclosure":  # the enclosure's own chassis has that Id
+                raise LabConfigError(f"{where}: machine id Enclosure is the enclosure's own")
+            if m.power not in {"On", "Off"}:
+                raise LabConfigError(f"{where}: machine {m.id}: power must be On or Off")
+            for key, low, high in (
+                ("cores", 1, MAX_CORES),
+                ("memory_gib", 1, MAX_MEMORY_GIB),
+                ("nics", 0, MAX_PORTS),
+                ("fc_ports", 0, MAX_PORTS),
+            ):
+                if not low <= getattr(m, key) <= high:
+                    raise LabConfigError(
+                        f"{where}: machine {m.id}: {key} must be between {low} and {high}"
+                    )
+
+    def _check_partitions(self, where: str) -> None:
+        machines = {m.id: m for m in self.machines}
+        for p in self.partitions:
+            if p.host not in machines:
+                raise LabConfigError(f"{where}: partition {p.id}: no machine {p.host}")
+            if p.power not in {"On", "Off"}:
+                raise LabConfigError(f"{where}: partition {p.id}: power must be On or Off")
+            if p.power == "On" and machines[p.host].power != "On":
+                raise LabConfigError(
+                    f"{where}: partition {p.id}: power On needs its host {p.host} On"
+                )
 
 
 def _fields(
@@ -161,28 +202,57 @@ def _fields(
         raise LabConfigError(
             f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(names))})"
         )
-    out: dict[str, Any] = {}
-    for key, given in raw.items():
-        value = given
-        if nested and key in nested:
-            continue
-        default = names[key].default
-        expected = type(default) if not callable(names[key].default_factory) else None
-        if isinstance(default, Mode):
-            try:
-                value = Mode(value)
-            except ValueError:
-                raise LabConfigError(f"{where}: {key} must be bare or hypervisor") from None
-        elif expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        elif expected in {int, float, str} and (
-            not isinstance(value, expected) or isinstance(value, bool)
-        ):
-            raise LabConfigError(
-                f"{where}: {key} must be {expected.__name__ if expected else ''}, not {value!r}"
-            )
-        out[key] = value
-    return out
+    for name, spec in names.items():
+        if spec.default is MISSING and spec.default_factory is MISSING and name not in raw:
+            raise LabConfigError(f"{where}: {name} is required")
+    return {
+        key: _value(names[key], value, where)
+        for key, value in raw.items()
+        if not (nested and key in nested)
+    }
+
+
+def _value(spec: Field[Any], value: Any, where: str) -> Any:
+    """One key's value, checked against its field (converted where YAML differs)."""
+    key, default = spec.name, spec.default
+    # Annotations are strings here (postponed evaluation); keys without a default are ids.
+    expected = str if spec.type == "str" else type(default) if default is not MISSING else None
+    if spec.type == "list[str]":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise LabConfigError(f"{where}: {key} must be a list of strings, not {value!r}")
+    elif spec.type == "dict[int, str]":
+        value = _luns(value, f"{where}: {key}")
+    elif isinstance(default, Mode):
+        try:
+            value = Mode(value)
+        except ValueError:
+            raise LabConfigError(f"{where}: {key} must be bare or hypervisor") from None
+    elif expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    elif expected in {int, float, str} and (
+        not isinstance(value, expected) or isinstance(value, bool)
+    ):
+        raise LabConfigError(
+            f"{where}: {key} must be {expected.__name__ if expected else ''}, not {value!r}"
+        )
+    return value
+
+
+def _luns(value: Any, where: str) -> dict[int, str]:
+    """LUN -> volume id; YAML gives LUNs as numbers, JSON as digit strings."""
+    if not isinstance(value, dict):
+        raise LabConfigError(f"{where} must be a mapping of LUN to volume id, not {value!r}")
+    luns: dict[int, str] = {}
+    for given, volume in value.items():
+        lun = (
+            int(given) if isinstance(given, str) and given.isascii() and given.isdigit() else given
+        )
+        if isinstance(lun, bool) or not isinstance(lun, int):
+            raise LabConfigError(f"{where}: LUN {lun!r} must be a whole number")
+        if not isinstance(volume, str):
+            raise LabConfigError(f"{where}: LUN {lun}: the volume id must be a string")
+        luns[lun] = volume
+    return luns
 
 
 def system_uuid(system_id: str) -> str:

@@ -30,6 +30,7 @@ from kanri.lab.model.lab import Lab, LabError
 from kanri.lab.model.san import SanError
 from kanri.lab.model.states import Boot
 from kanri.lab.model.systems import ComponentKind, Health, Machine, Partition, System
+from kanri.lab.redfish.common import capped_body
 
 PREFIX = "/lab/v1"
 HISTORY_LIMIT = 10_000
@@ -288,8 +289,8 @@ def _enclosure_only(body: dict[str, Any], kind: FaultKind) -> None:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > 64 * 1024:
+    raw = await capped_body(request)
+    if raw is None:
         raise ControlError("the request body is larger than 64 KiB", 413)
     try:
         data = json.loads(raw or b"{}")

@@ -220,7 +220,7 @@ def restore(config: LabConfig, directory: Path) -> Lab | None:
     lab = empty_lab(config, directory)
     try:
         _rebuild(lab, state)
-    except (KeyError, TypeError, ValueError, SanError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError, SanError) as exc:
         lab.close()
         raise LabConfigError(
             f"the saved lab state {path} does not fit this lab ({type(exc).__name__}: {exc}); "
@@ -292,7 +292,14 @@ def _rebuild_partitions(lab: Lab, partitions: list[dict[str, Any]]) -> None:
             shared_weight=saved["shared_weight"],
             ports=list(saved["assigned"]),
         )
-        compose_from_spec(lab, spec)
+        # A host switched to bare keeps its partitions (they cannot start): compose them
+        # as they were made, in the mode they were made in.
+        host = lab.machines[spec.host]
+        mode, host.mode = host.mode, Mode.HYPERVISOR
+        try:
+            compose_from_spec(lab, spec)
+        finally:
+            host.mode = mode
         partition: Partition = lab.partitions[saved["id"]]
         partition.killed_by_host = saved["killed_by_host"]
         _restore_ports(partition, saved)

@@ -171,6 +171,29 @@ def test_deleting_a_missing_volume_is_not_found(
         storage.delete_volume(array, "nope")
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s, a: s.delete_volume(a, "v/1"),
+        lambda s, a: s.delete_host_group(a, "hg/1"),
+        lambda s, a: s.set_initiators(a, "hg/1", []),
+        lambda s, a: s.map_volume(a, "hg/1", "v1", 0),
+        lambda s, a: s.map_volume(a, "hg-1", "v/1", 0),
+        lambda s, a: s.unmap_volume(a, "hg/1", "v1"),
+        lambda s, a: s.unmap_volume(a, "hg-1", "v/1"),
+    ],
+)
+def test_ids_no_array_takes_are_invalid_everywhere(
+    storage: StorageDriver, array: StorageArray, call: Callable[[StorageDriver, StorageArray], None]
+) -> None:
+    """Not NotFound from one driver and Invalid from another: the caller's mistake reads
+    the same whichever array it was aimed at."""
+    storage.create_volume(array, "v1", GIB)
+    storage.create_host_group(array, "hg-1", [WWPN_A])
+    with pytest.raises(Invalid, match="id"):
+        call(storage, array)
+
+
 def test_host_groups_hold_normalized_initiators(
     storage: StorageDriver, array: StorageArray
 ) -> None:

@@ -153,6 +153,8 @@ def test_a_subscription_gets_only_the_registries_it_asked_for_and_stops_when_del
     [
         ({"Protocol": "Redfish"}, "PropertyMissing", "Destination is required"),
         ({"Destination": "ftp://x", "Protocol": "Redfish"}, "PropertyValueFormatError", "http"),
+        ({"Destination": "http://u:pw@x/", "Protocol": "Redfish"}, "PropertyValueFormatError",
+         "http"),
         ({"Destination": "http://x/", "Protocol": "SNMPv2c"}, "PropertyValueNotInList", "Protocol"),
         ({"Destination": "http://x/", "Protocol": "Redfish", "Colour": 1}, "PropertyUnknown",
          "Colour"),

@@ -145,6 +145,13 @@ def test_sushy_reads_every_resource_the_lab_serves(serve_lab: ServeLab) -> None:
         read[type_name] = read.get(type_name, 0) + 1
         queue.extend(_links(doc))
 
+    # $metadata names the schema of every type the walk met.
+    metadata = conn.get("/redfish/v1/$metadata").text
+    for type_name in read:
+        schema = type_name if type_name != "Sushy" else "ServiceRoot"
+        assert f'Namespace="{schema}"' in metadata, f"$metadata lacks {schema}"
+    oem = conn.get("/redfish/v1/schemas/KanriLab_v1.xml").text
+    assert 'Namespace="KanriLab.v1_0_0"' in oem
     # The walk really covered the lab: systems of both kinds, partitions' blocks, the SAN.
     assert read["ComputerSystem"] == 5
     assert {"ResourceBlock", "Volume", "Bios", "NetworkDeviceFunction", "LogEntry"} <= set(read)

@@ -132,3 +132,9 @@ def test_volumes_of_an_array_that_went_away(client: TestClient, manager: Manager
     assert answer.status_code == 504
     assert answer.json()["detail"].startswith("fake://san1: ")
     assert client.get("/api/v1/storage/nope/volumes").status_code == 404
+
+
+def test_a_driver_name_longer_than_the_store_keeps_is_refused(client: TestClient) -> None:
+    answer = _add(client, driver="x" * 65)
+    assert answer.status_code == 422
+    assert client.get("/api/v1/storage").json() == []

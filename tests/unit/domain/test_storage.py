@@ -40,6 +40,15 @@ def test_other_initiators_are_invalid(bad: str) -> None:
         normalize_initiator(bad)
 
 
+def test_an_iqn_is_at_most_223_bytes_and_a_huge_one_is_not_echoed_whole() -> None:
+    longest = "iqn.2024-01.org.kanri:" + "x" * (223 - 22)
+    assert normalize_initiator(longest) == longest
+    huge = longest + "x" * 100_000
+    with pytest.raises(Invalid, match="at most 223 bytes") as caught:
+        normalize_initiator(huge)
+    assert len(str(caught.value)) < 300
+
+
 @pytest.mark.parametrize("bad", ["", "-x", "a/b", "a" * 64, "vol 1", "../x"])
 def test_object_ids_are_safe_in_urls(bad: str) -> None:
     with pytest.raises(Invalid, match="invalid volume id"):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kanri.domain.errors import BmcError, NotFound
+from kanri.domain.errors import BmcError, Invalid, NotFound
 from kanri.domain.storage import StorageArray
 from kanri.drivers.base import BmcProtocolError, DriverOptions
 from kanri.drivers.registry import DriverContext
@@ -211,3 +211,40 @@ def test_an_initiator_kanri_cannot_read_is_the_arrays_malformed_answer(
     server.docs[ENDPOINT]["Identifiers"] = [{"DurableName": "nqn.2014-08.org.nvmexpress:x"}]
     with pytest.raises(BmcProtocolError, match=r"malformed answer: .*invalid initiator"):
         driver.host_groups(_array(server))
+
+
+def test_a_url_that_is_no_redfish_service_is_the_arrays_error_not_not_found(
+    driver: SwordfishStorage, server: PlainArray
+) -> None:
+    """A 404 for the service root (the URL of some other web service) is no refusal of
+    something the caller named: 'storage add' must fail as 'not a storage array' (502),
+    not as 'no such storage system' (404)."""
+    del server.docs[ROOT]
+    with pytest.raises(BmcProtocolError, match="HTTP 404"):
+        driver.check(_array(server))
+    with pytest.raises(BmcProtocolError, match="HTTP 404"):
+        driver.create_volume(_array(server), "lun-b", 2048)
+    assert ("POST", VOLUMES) not in server.requests
+
+
+def test_a_collection_the_array_links_but_lacks_is_the_arrays_error(
+    driver: SwordfishStorage, server: PlainArray
+) -> None:
+    del server.docs[VOLUMES]
+    with pytest.raises(BmcProtocolError, match="HTTP 404"):
+        driver.volumes(_array(server))
+
+
+@pytest.mark.parametrize(
+    ("array", "words"),
+    [
+        (StorageArray("ftp://array.example", "admin", "pw"), "invalid array URL"),
+        (StorageArray("http://127.0.0.1:1", "admin", "p\u20ac"), "the array password"),
+    ],
+)
+def test_what_cannot_be_sent_is_invalid_in_the_arrays_words(
+    driver: SwordfishStorage, array: StorageArray, words: str
+) -> None:
+    with pytest.raises(Invalid, match=words) as caught:
+        driver.check(array)
+    assert "BMC" not in str(caught.value)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -15,6 +18,7 @@ from kanri.engine.manager import Manager
 GIB = 1024**3
 WWPN = "20:00:00:6b:00:01:00:00"
 PASSWORD = "pw"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -103,6 +107,29 @@ def test_a_hung_array_is_given_up_after_the_deadline(
             manager.storage.contents("san1")
     finally:
         release.set()
+
+
+def test_volumes_and_host_groups_are_read_within_one_deadline(
+    manager: Manager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read alone is within the deadline, both together are not: the API must give
+    up on the array by its deadline, before the CLI gives up on the API."""
+    manager.storage.add("san1", _array(), "fake")
+    driver = manager.drivers.storage("fake")
+    volumes, host_groups = driver.volumes, driver.host_groups
+
+    def slow(read: Callable[[StorageArray], T]) -> Callable[[StorageArray], T]:
+        def answer(array: StorageArray) -> T:
+            time.sleep(0.3)  # a slow array, not synchronisation
+            return read(array)
+
+        return answer
+
+    monkeypatch.setattr(driver, "volumes", slow(volumes))
+    monkeypatch.setattr(driver, "host_groups", slow(host_groups))
+    monkeypatch.setattr(manager.operator_calls, "deadline", 0.5)
+    with pytest.raises(BmcUnreachable, match=r"no answer within 0\.5s"):
+        manager.storage.contents("san1")
 
 
 def test_remove_forgets_only_kanris_record(manager: Manager, arrays: FakeArrays) -> None:

@@ -159,6 +159,12 @@ def test_the_lab_saves_itself_soon_after_a_change(tmp_path: Path, labs: list[Lab
         ("{not json", "is unreadable"),
         ('{"version": 99}', "is not version 1"),
         ('{"version": 1, "machines": [{"id": "b1"}]}', "does not fit this lab (KeyError"),
+        (
+            '{"version": 1, "machines": [{"id": "b1", "cores": 1, "memory_gib": 8, '
+            '"mode": "bare", "nics": 0, "fc_ports": 0, "slot": 1, "pending_mode": null, '
+            '"faulty": []}]}',
+            "does not fit this lab (AttributeError",
+        ),
     ],
 )
 def test_a_bad_state_file_is_one_clear_error(tmp_path: Path, content: str, words: str) -> None:
@@ -178,3 +184,30 @@ def test_a_lab_server_saves_when_it_stops_and_resumes_when_it_starts(tmp_path: P
         assert [f["id"] for f in active(second.lab)] == ["PSU2"]
         assert second.lab.machine("b1").os_since == os_since
         assert "lab.restored" in [r.kind for r in second.lab.history.since()]
+
+
+def test_a_host_switched_to_bare_comes_back_with_its_partitions(
+    tmp_path: Path, labs: list[Lab]
+) -> None:
+    # The documented state: a host set to bare keeps its partitions, which cannot start.
+    lab = persist.open_lab(config(), tmp_path)
+    labs.append(lab)
+    b3 = lab.machine("b3")
+    bios.set_attributes(lab, b3, {"SystemMode": "Bare"})
+    with lab.lock:
+        lab.reset("b3", ResetType.FORCE_OFF)
+        lab.reset("b3", ResetType.ON)
+    deadline = time.monotonic() + 10
+    while b3.mode is not Mode.BARE:
+        assert time.monotonic() < deadline, "b3 did not boot into bare mode"
+        time.sleep(0.005)
+    before = persist.snapshot(lab)
+    assert persist.save(lab)
+    lab.close()
+
+    again = persist.restore(config(), tmp_path)
+    assert again is not None
+    labs.append(again)
+    assert again.machine("b3").mode is Mode.BARE
+    assert sorted(again.partitions) == ["p1", "p2"]
+    assert persist.snapshot(again)["partitions"] == before["partitions"]

@@ -20,7 +20,9 @@ class StorageIn(BaseModel):
     username: str = Field(min_length=1, max_length=255)
     password: str = Field(min_length=1, max_length=1024, json_schema_extra={"writeOnly": True})
     verify_tls: bool = True
-    driver: str = Field("swordfish", description="storage driver: swordfish, fake, ...")
+    driver: str = Field(
+        "swordfish", min_length=1, max_length=64, description="storage driver: swordfish, fake, ..."
+    )
 
 
 class StorageOut(BaseModel):

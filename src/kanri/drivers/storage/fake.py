@@ -17,6 +17,7 @@ from kanri.domain.storage import (
     HostGroup,
     StorageArray,
     Volume,
+    check_lun,
     check_object_id,
     normalize_initiators,
     plan_map,
@@ -63,6 +64,12 @@ class FakeArrays:
         return found
 
 
+def _check_ids(group_id: str, volume_id: str) -> None:
+    """Ids no array takes are :class:`Invalid` before any lookup, as in every driver."""
+    check_object_id("host group", group_id)
+    check_object_id("volume", volume_id)
+
+
 def arrays_of(context: DriverContext) -> FakeArrays:
     return context.shared("fake.storage", FakeArrays)
 
@@ -102,6 +109,7 @@ class FakeStorage:
             return volume
 
     def delete_volume(self, array: StorageArray, volume_id: str) -> None:
+        check_object_id("volume", volume_id)
         with self.arrays.lock:
             found = self.arrays.contact(array)
             self._volume(found, volume_id)
@@ -128,12 +136,14 @@ class FakeStorage:
             return group
 
     def delete_host_group(self, array: StorageArray, group_id: str) -> None:
+        check_object_id("host group", group_id)
         with self.arrays.lock:
             found = self.arrays.contact(array)
             self._group(found, group_id)
             del found.groups[group_id]
 
     def set_initiators(self, array: StorageArray, group_id: str, initiators: Iterable[str]) -> None:
+        check_object_id("host group", group_id)
         wanted = normalize_initiators(initiators)
         with self.arrays.lock:
             found = self.arrays.contact(array)
@@ -142,6 +152,8 @@ class FakeStorage:
             found.groups[group_id] = replace(group, initiators=wanted)
 
     def map_volume(self, array: StorageArray, group_id: str, volume_id: str, lun: int) -> None:
+        _check_ids(group_id, volume_id)
+        check_lun(lun)
         with self.arrays.lock:
             found = self.arrays.contact(array)
             group = self._group(found, group_id)
@@ -150,6 +162,7 @@ class FakeStorage:
                 found.groups[group_id] = replace(group, luns={**group.luns, lun: volume_id})
 
     def unmap_volume(self, array: StorageArray, group_id: str, volume_id: str) -> None:
+        _check_ids(group_id, volume_id)
         with self.arrays.lock:
             found = self.arrays.contact(array)
             group = self._group(found, group_id)

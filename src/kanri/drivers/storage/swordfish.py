@@ -93,9 +93,28 @@ class SwordfishStorage(RedfishDriverBase):
     def _run(
         self, array: StorageArray, work: Callable[[RedfishClient], T], *, idempotent: bool = True
     ) -> T:
+        """``work`` with every failure the array's (``Bmc*``): a 404 while logging in or
+        finding the layout means the URL is no storage array, not that the caller named
+        something that does not exist."""
         bmc = Bmc(array.url, array.username, array.password, array.verify_tls)
         try:
             return self.sessions.run(bmc, work, idempotent=idempotent)
+        except Invalid as exc:  # the session pool checks URL and credentials in BMC words
+            raise Invalid(str(exc).replace("BMC", "array")) from None
+
+    def _request(
+        self,
+        array: StorageArray,
+        work: Callable[[RedfishClient, _Layout], T],
+        *,
+        idempotent: bool = False,
+    ) -> T:
+        """One request about a named volume or host group: the layout is found first by
+        the reads' rules, so that only this request's refusal (404, 409, 400) reads as
+        :class:`NotFound`, :class:`Conflict` or :class:`Invalid`."""
+        layout = self._run(array, self._layout)
+        try:
+            return self._run(array, lambda client: work(client, layout), idempotent=idempotent)
         except BmcProtocolError as exc:
             refusal = _refusal(array.url, exc)
             if refusal is exc:
@@ -139,8 +158,9 @@ class SwordfishStorage(RedfishDriverBase):
             return members
         return [client.get(p) for p in member_paths(client.get(path), client.get_present)]
 
-    def _group_path(self, client: RedfishClient, group_id: str) -> str:
-        return f"{self._layout(client).connections}/{quote(group_id, safe='')}"
+    @staticmethod
+    def _group_path(layout: _Layout, group_id: str) -> str:
+        return f"{layout.connections}/{quote(group_id, safe='')}"
 
     @staticmethod
     def _initiators(client: RedfishClient, doc: JsonDoc, seen: dict[str, str]) -> frozenset[str]:
@@ -182,19 +202,16 @@ class SwordfishStorage(RedfishDriverBase):
         check_object_id("volume", volume_id)
         body = {"Id": volume_id, "Name": name or volume_id, "CapacityBytes": capacity_bytes}
 
-        def work(client: RedfishClient) -> Volume:
-            answer = client.connector.post(self._layout(client).volumes, data=body)
-            return volume_of(answer.json())
+        def work(client: RedfishClient, layout: _Layout) -> Volume:
+            return volume_of(client.connector.post(layout.volumes, data=body).json())
 
-        return self._run(array, work, idempotent=False)
+        return self._request(array, work)
 
     def delete_volume(self, array: StorageArray, volume_id: str) -> None:
         check_object_id("volume", volume_id)
-
-        def work(client: RedfishClient) -> None:
-            client.connector.delete(f"{self._layout(client).volumes}/{volume_id}")
-
-        self._run(array, work, idempotent=False)
+        self._request(
+            array, lambda client, layout: client.connector.delete(f"{layout.volumes}/{volume_id}")
+        )
 
     def create_host_group(
         self, array: StorageArray, group_id: str, initiators: Iterable[str]
@@ -209,27 +226,28 @@ class SwordfishStorage(RedfishDriverBase):
             **initiators_body(wanted),
         }
 
-        def work(client: RedfishClient) -> HostGroup:
-            answer = client.connector.post(self._layout(client).connections, data=body)
-            return host_group_of(answer.json(), wanted)
+        def work(client: RedfishClient, layout: _Layout) -> HostGroup:
+            return host_group_of(
+                client.connector.post(layout.connections, data=body).json(), wanted
+            )
 
-        return self._run(array, work, idempotent=False)
+        return self._request(array, work)
 
     def delete_host_group(self, array: StorageArray, group_id: str) -> None:
         check_object_id("host group", group_id)
-        self._run(
+        self._request(
             array,
-            lambda client: client.connector.delete(self._group_path(client, group_id)),
-            idempotent=False,
+            lambda client, layout: client.connector.delete(self._group_path(layout, group_id)),
         )
 
     def set_initiators(self, array: StorageArray, group_id: str, initiators: Iterable[str]) -> None:
         check_object_id("host group", group_id)
         body = initiators_body(normalize_initiators(initiators))
-        self._run(
+        self._request(
             array,
-            lambda client: client.connector.patch(self._group_path(client, group_id), data=body),
-            idempotent=False,
+            lambda client, layout: client.connector.patch(
+                self._group_path(layout, group_id), data=body
+            ),
         )
 
     def map_volume(self, array: StorageArray, group_id: str, volume_id: str, lun: int) -> None:
@@ -262,7 +280,7 @@ class SwordfishStorage(RedfishDriverBase):
         check_object_id("host group", group_id)
         read = partial(self._read_group, group_id=group_id)
         for _ in range(CHANGE_ATTEMPTS):
-            group, tag = self._run(array, read)
+            group, tag = self._request(array, read, idempotent=True)
             try:
                 luns = plan(group)
             except Conflict as exc:
@@ -270,26 +288,33 @@ class SwordfishStorage(RedfishDriverBase):
             if luns is None:
                 return
             write = partial(self._write_luns, group_id=group_id, luns=luns, tag=tag)
-            if self._run(array, write, idempotent=False):
+            if self._request(array, write):
                 return
         raise Conflict(
             f"{array.url}: host group {group_id} kept changing while kanri changed its "
             f"mappings ({CHANGE_ATTEMPTS} attempts); try again"
         )
 
-    def _read_group(self, client: RedfishClient, group_id: str) -> tuple[HostGroup, str | None]:
-        answer = client.connector.get(self._group_path(client, group_id))
+    def _read_group(
+        self, client: RedfishClient, layout: _Layout, group_id: str
+    ) -> tuple[HostGroup, str | None]:
+        answer = client.connector.get(self._group_path(layout, group_id))
         doc: JsonDoc = answer.json()
         return host_group_of(doc, frozenset()), answer.headers.get("ETag")
 
     def _write_luns(
-        self, client: RedfishClient, group_id: str, luns: Mapping[int, str], tag: str | None
+        self,
+        client: RedfishClient,
+        layout: _Layout,
+        group_id: str,
+        luns: Mapping[int, str],
+        tag: str | None,
     ) -> bool:
         """PATCH the group's VolumeInfo; False when it changed since read (412)."""
-        body: dict[str, Any] = {"VolumeInfo": volume_info(self._layout(client).volumes, luns)}
+        body: dict[str, Any] = {"VolumeInfo": volume_info(layout.volumes, luns)}
         headers = {"If-Match": tag} if tag else None
         try:
-            client.connector.patch(self._group_path(client, group_id), data=body, headers=headers)
+            client.connector.patch(self._group_path(layout, group_id), data=body, headers=headers)
         except sushy_exc.HTTPError as exc:
             if exc.status_code == HTTPStatus.PRECONDITION_FAILED:
                 return False

@@ -21,7 +21,6 @@ from kanri.lab.model.systems import (
     ComponentKind,
     Health,
     Machine,
-    SelEntry,
     System,
 )
 
@@ -121,17 +120,8 @@ def fail_component(
 def _health_changed(lab: Lab, machine: Machine, component: Component) -> None:
     message_id = _STATUS_MESSAGE[component.health]
     message = f"The health of resource '{component.id}' has changed to {component.health}."
-    # The SEL entry by hand, not lab.log_sel: the event's origin is the component itself.
-    machine.sel.append(
-        SelEntry(
-            len(machine.sel) + 1,
-            lab.wall(),
-            str(component.health),
-            message,
-            message_id,
-            SENSOR[component.kind],
-        )
-    )
+    # Not lab.log_sel: the event's origin is the component itself.
+    lab.add_sel(machine, str(component.health), message, message_id, SENSOR[component.kind])
     lab.emit(
         "Alert",
         message_id,

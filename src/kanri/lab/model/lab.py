@@ -19,6 +19,9 @@ from kanri.lab.model.san import San
 from kanri.lab.model.states import RESET_TABLE, Boot, Mode, OemBoot, Power, ResetType, Step
 from kanri.lab.model.systems import Machine, Partition, SelEntry, System
 
+# Entries a SEL keeps (its LogService's MaxNumberOfRecords, WrapsWhenFull).
+SEL_LIMIT = 1000
+
 
 class LabError(ValueError):
     """A request the lab refuses; ``message_id`` is a Redfish Base registry key and
@@ -123,12 +126,21 @@ class Lab:
             self.record("event.dropped", message_id=message_id, origin=origin)
         return event
 
+    def add_sel(
+        self, system: System, severity: str, message: str, message_id: str, sensor: str = ""
+    ) -> SelEntry:
+        """Append a SEL entry, numbered on from the last; a full SEL drops its oldest."""
+        number = system.sel[-1].id + 1 if system.sel else 1
+        entry = SelEntry(number, self.wall(), severity, message, message_id, sensor)
+        system.sel.append(entry)
+        del system.sel[:-SEL_LIMIT]
+        return entry
+
     def log_sel(
         self, system: System, severity: str, message: str, message_id: str, sensor: str = ""
     ) -> SelEntry:
         """Write a SEL entry on ``system``'s BMC and raise the matching Alert event."""
-        entry = SelEntry(len(system.sel) + 1, self.wall(), severity, message, message_id, sensor)
-        system.sel.append(entry)
+        entry = self.add_sel(system, severity, message, message_id, sensor)
         self.emit("Alert", message_id, message, severity, f"/redfish/v1/Systems/{system.id}")
         return entry
 
@@ -163,6 +175,11 @@ class Lab:
             system.power = Power.POWERING_ON
             system.boot = Boot.NONE
             system.oem_boot = None
+            # An OS interrupted mid-shutdown is gone: the new boot finds its own volume.
+            system.booted_volume = None
+            system.os_since = None
+            if isinstance(system, Partition):
+                system.killed_by_host = False  # running again: no host death to undo
             self._later(system, self.timing.power_on, lambda: self._powered_on(system))
         elif step is Step.CUT:
             self._power_off(system, reason="forced")
@@ -182,11 +199,17 @@ class Lab:
             self.log_sel(system, "Critical", "NMI received", "KanriLab.1.0.Nmi")
 
     def _later(self, system: System, delay: float, action: Callable[[], object]) -> None:
+        timer: Timer | None = None
+
         def fire() -> None:
             with self.lock:
-                action()
+                # The scheduler checked `cancelled` before taking the lock; a command that
+                # held the lock meanwhile (a ForceOff) may have cancelled it since.
+                if timer is None or not timer.cancelled:
+                    action()
 
-        self._timers.setdefault(system.id, []).append(self.scheduler.call_later(delay, fire))
+        timer = self.scheduler.call_later(delay, fire)
+        self._timers.setdefault(system.id, []).append(timer)
 
     def _cancel_timers(self, system_id: str) -> None:
         for timer in self._timers.pop(system_id, []):
@@ -238,6 +261,8 @@ class Lab:
         self._later(system, self.timing.os_boot, lambda: self._os_up(system, volume))
 
     def _os_up(self, system: System, volume: str | None) -> None:
+        if system.boot is not Boot.OS_BOOT_STARTED:
+            return  # halted during its boot (fenced): it stays halted until restarted
         if volume is not None and volume != self.san.visible(system.identities()).get(
             system.boot_lun
         ):

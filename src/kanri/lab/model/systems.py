@@ -80,7 +80,6 @@ class System:
     booted_volume: str | None = None  # the SAN volume the OS runs from
     os_since: str | None = None  # lab wall time the OS came up
     sel: list[SelEntry] = field(default_factory=list)
-    want_on_after_shutdown: bool = False
 
     @property
     def os_running(self) -> bool:
@@ -102,8 +101,6 @@ class Machine(System):
     mode: Mode = Mode.BARE  # in effect since the last boot
     pending_mode: Mode | None = None  # BIOS setting waiting for the next boot
     components: list[Component] = field(default_factory=list)
-    # per-port notes of the storage path: False while a "storage path" fault holds
-    storage_path_ok: bool = True
 
     @property
     def health(self) -> Health:

@@ -16,6 +16,7 @@ boots from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,7 +266,8 @@ def _boot_lun(targets: Any) -> int:
     text = min(targets, key=priority).get("LUNID")
     if isinstance(text, int) and not isinstance(text, bool):
         text = str(text)
-    if not isinstance(text, str) or not text.strip().isdigit() or int(text) > MAX_LUN:
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses
+    if not isinstance(text, str) or not re.fullmatch(r"\s*[0-9]+\s*", text) or int(text) > MAX_LUN:
         raise BadRequest(
             f'BootTargets LUNID must be a LUN number 0-{MAX_LUN} like "0", not {text!r}',
             "PropertyValueFormatError",

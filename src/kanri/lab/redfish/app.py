@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import secrets
 import threading
 
 import anyio
@@ -29,6 +28,7 @@ from kanri.lab.redfish import (
     events,
     logs,
     managers,
+    metadata,
     registries,
     root,
     sessions,
@@ -36,10 +36,11 @@ from kanri.lab.redfish import (
     systems,
 )
 from kanri.lab.redfish.common import ROOT, BadRequest, error, lab_error
-from kanri.lab.redfish.sessions import SessionStore
+from kanri.lab.redfish.sessions import SessionStore, credentials_match
 
 MODULES = [
     root,
+    metadata,
     sessions,
     systems,
     chassis,
@@ -74,12 +75,15 @@ def _authorized(request: Request, lab: Lab, store: SessionStore) -> bool:
     if not header.lower().startswith("basic "):
         return False
     try:
-        user, _, password = base64.b64decode(header[6:]).decode("latin-1").partition(":")
+        raw = base64.b64decode(header[6:])
     except (binascii.Error, ValueError):
         return False
-    return secrets.compare_digest(user, lab.username) and secrets.compare_digest(
-        password, lab.password
-    )
+    try:  # clients send UTF-8 (RFC 7617); older ones Latin-1
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    user, _, password = text.partition(":")
+    return credentials_match(lab, user, password)
 
 
 def create_app(lab: Lab) -> Starlette:
@@ -120,6 +124,12 @@ def create_app(lab: Lab) -> Starlette:
             405, "ActionNotSupported", f"{request.method} is not allowed on {request.url.path}"
         )
 
+    async def on_bug(request: Request, exc: Exception) -> Response:
+        # The traceback goes to the server's log (Starlette re-raises); the client gets
+        # a Redfish error, not a plain-text 500.
+        return error(500, "InternalError", "the lab failed to answer this request")
+
+    app.add_exception_handler(Exception, on_bug)
     app.add_exception_handler(LabError, on_lab_error)
     app.add_exception_handler(SanError, on_san_error)
     app.add_exception_handler(BadRequest, on_bad_request)

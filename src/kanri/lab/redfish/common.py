@@ -14,8 +14,8 @@ from starlette.routing import Route
 from kanri.lab.model.lab import Lab, LabError
 
 ROOT = "/redfish/v1"
-Handler = Callable[[Request], Response]
 REGISTRY_BASE = "Base.1.22"
+MAX_BODY = 64 * 1024
 
 
 def lab_of(request: Request) -> Lab:
@@ -91,9 +91,23 @@ class BadRequest(Exception):
         self.status = status
 
 
+async def capped_body(request: Request, limit: int = MAX_BODY) -> bytes | None:
+    """The request's body, or None as soon as it is larger than ``limit``: a huge body
+    is never read whole into memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        return None
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            return None
+    return bytes(raw)
+
+
 async def body_of(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > 64 * 1024:
+    raw = await capped_body(request)
+    if raw is None:
         raise BadRequest("request body is larger than 64 KiB", "GeneralError", 413)
     try:
         data = json.loads(raw or b"{}")

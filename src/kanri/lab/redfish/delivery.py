@@ -156,7 +156,8 @@ class _Courier:
                 return
             try:
                 response = http.post(sub.destination, json=body, headers=sub.http_headers)
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # not only HTTPError: a host name IDNA refuses raises
+                # UnicodeError, and a courier that died would never deliver again
                 problem = f"{type(exc).__name__}: {exc}"
                 continue
             if response.is_success:

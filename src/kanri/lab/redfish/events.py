@@ -12,6 +12,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -201,10 +202,10 @@ def parse_subscription(data: dict[str, Any]) -> Subscription:
         if key not in data:
             raise BadRequest(f"{key} is required to subscribe", "PropertyMissing")
     destination = data["Destination"]
-    parts = urlsplit(destination) if isinstance(destination, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    if not _deliverable(destination):
         raise BadRequest(
-            f"Destination {destination!r} must be an http:// or https:// URL",
+            f"Destination {destination!r} must be an http:// or https:// URL without "
+            "user:password@ (send credentials in HttpHeaders)",
             "PropertyValueFormatError",
         )
     _fixed(data, "Protocol", "Redfish")
@@ -237,6 +238,26 @@ def parse_subscription(data: dict[str, Any]) -> Subscription:
     )
 
 
+def _deliverable(destination: object) -> bool:
+    """Whether the couriers can POST to ``destination`` (reachable or not)."""
+    if not isinstance(destination, str):
+        return False
+    try:
+        parts = urlsplit(destination)
+        parts.port  # noqa: B018 - raises ValueError outside 0-65535
+        httpx.URL(destination)
+    except (ValueError, httpx.InvalidURL):
+        return False
+    # No user:password@ either: the destination is shown in the subscription, the log and
+    # the lab's history; credentials go in HttpHeaders, which are never shown.
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and parts.password is None
+    )
+
+
 def _headers(value: Any) -> dict[str, str]:
     """HttpHeaders: a list of objects of header name -> value, sent with every POST."""
     if not isinstance(value, list) or not all(isinstance(h, dict) for h in value):
@@ -246,6 +267,13 @@ def _headers(value: Any) -> dict[str, str]:
         for name, text in item.items():
             if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or not isinstance(text, str):
                 raise BadRequest(f"HttpHeaders: {name!r} is not a header name with a string value")
+            # Visible ASCII, spaces and tabs: no line breaks to smuggle in another header,
+            # nothing the HTTP client would refuse when it delivers.
+            if not re.fullmatch(r"[\t\x20-\x7e]*", text):
+                raise BadRequest(
+                    f"HttpHeaders: the value of {name} must be printable ASCII",
+                    "PropertyValueFormatError",
+                )
             headers[name] = text
     return headers
 
@@ -296,15 +324,16 @@ async def submit_test_event(request: Request) -> Response:
             if not isinstance(data[key], str):
                 raise BadRequest(f"{key} must be a string", "ActionParameterValueTypeError")
             texts[key] = data[key]
-    lab.record("event.test", message_id=texts["MessageId"])
-    lab.emit(
-        str(event_type),
-        texts["MessageId"],
-        texts["Message"],
-        str(severity),
-        texts["OriginOfCondition"],
-        tuple(args),
-    )
+    with lab.lock:  # as every event is raised: the drop-events fault is lab state
+        lab.record("event.test", message_id=texts["MessageId"])
+        lab.emit(
+            str(event_type),
+            texts["MessageId"],
+            texts["Message"],
+            str(severity),
+            texts["OriginOfCondition"],
+            tuple(args),
+        )
     return no_content()
 
 

@@ -162,6 +162,18 @@ def _initiators(lab: Lab, data: dict[str, Any]) -> set[str] | None:
     kanri = oem.get("KanriLab", {})
     if not isinstance(kanri, dict):
         raise BadRequest("Oem.KanriLab must be an object")
+    # A misspelt key would otherwise read as "no initiators given" and be ignored.
+    for where, given, allowed in (
+        ("Links", links, {"InitiatorEndpoints", "InitiatorEndpoints@odata.count"}),
+        ("Oem", oem, {"KanriLab"}),
+        ("Oem.KanriLab", kanri, {"Initiators", "@odata.type"}),
+    ):
+        unknown = sorted(set(given) - allowed)
+        if unknown:
+            raise BadRequest(
+                f"{where}.{unknown[0]} is not known here (there: {', '.join(sorted(allowed))})",
+                "PropertyUnknown",
+            )
     if "InitiatorEndpoints" not in links and "Initiators" not in kanri:
         return None
     found: set[str] = set()
@@ -203,7 +215,11 @@ def _luns(lab: Lab, data: dict[str, Any], taken: dict[int, str]) -> dict[int, st
         if volume_id not in lab.san.volumes:
             raise BadRequest(f"no volume {volume_id}", "ResourceNotFound", 404)
         access = entry.get("AccessCapabilities", READ_WRITE)
-        if not isinstance(access, list) or sorted(access) != READ_WRITE:
+        if (
+            not isinstance(access, list)
+            or not all(isinstance(a, str) for a in access)
+            or sorted(access) != READ_WRITE
+        ):
             raise BadRequest(
                 "the lab maps volumes read-write only: AccessCapabilities must be "
                 '["Read", "Write"]',

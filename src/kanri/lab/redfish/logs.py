@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kanri.lab.model.lab import Lab
+from kanri.lab.model.lab import SEL_LIMIT, Lab
 from kanri.lab.model.systems import SelEntry, System
 from kanri.lab.redfish.common import (
     ROOT,
@@ -27,7 +27,7 @@ from kanri.lab.redfish.common import (
 )
 
 SYSTEMS = f"{ROOT}/Systems"
-MAX_RECORDS = 1000  # what the LogService advertises; the lab never fills it in a run
+MAX_RECORDS = SEL_LIMIT  # a full SEL drops its oldest entries (WrapsWhenFull)
 
 # LogEntry.SensorType (IPMI sensor types) for the lab's own short sensor names and, when
 # an entry names none, for its message.

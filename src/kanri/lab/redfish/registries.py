@@ -2,8 +2,9 @@
 
 The lab's own messages (boot and power trouble no standard registry names exactly) are
 the ``KanriLab.1.0`` registry, served here in full. Component health changes use the
-standard ResourceEvent messages, a cleared log LogService's, and errors Base's; for those
-the lab points at DMTF's published files rather than shipping copies.
+standard ResourceEvent messages, a cleared log LogService's, errors Base's (and
+Composition's, for refused compositions); for those the lab points at DMTF's published
+files rather than shipping copies.
 
 The KanriLab messages take no arguments: the message text of each SEL entry and event
 says the particulars (which LUN, which volume), as the lab writes them.
@@ -26,6 +27,7 @@ STANDARD = {
     "Base.1.22.1": "Base.1.22",
     "ResourceEvent.1.4.3": "ResourceEvent.1.4",
     "LogService.1.1.0": "LogService.1.1",
+    "Composition.1.1.3": "Composition.1.1",
 }
 PUBLISHED = "https://redfish.dmtf.org/registries"
 

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from kanri.lab.config import system_uuid
 from kanri.lab.redfish.common import ROOT, ref, reply
 
-# Top-level services, in the order the root lists them: (key, path, OData kind)
+# Top-level services, in the order the root lists them: (key, path)
 SERVICES = [
     ("Systems", f"{ROOT}/Systems"),
     ("Chassis", f"{ROOT}/Chassis"),

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kanri.lab.model.lab import Lab
 from kanri.lab.redfish.common import (
     ROOT,
     body_of,
@@ -84,6 +85,13 @@ class SessionStore:
             return False
 
 
+def credentials_match(lab: Lab, user: str, password: str) -> bool:
+    """In constant time, as bytes: compare_digest refuses str outside ASCII."""
+    user_ok = secrets.compare_digest(user.encode(errors="replace"), lab.username.encode())
+    password_ok = secrets.compare_digest(password.encode(errors="replace"), lab.password.encode())
+    return user_ok and password_ok
+
+
 def store_of(request: Request) -> SessionStore:
     store: SessionStore = request.app.state.sessions
     return store
@@ -136,10 +144,7 @@ async def login(request: Request) -> Response:
     user, password = data.get("UserName"), data.get("Password")
     if not isinstance(user, str) or not isinstance(password, str):
         return error(400, "PropertyMissing", "UserName and Password are required strings")
-    if not (
-        secrets.compare_digest(user, lab.username)
-        and secrets.compare_digest(password, lab.password)
-    ):
+    if not credentials_match(lab, user, password):
         return error(401, "NoValidSession", "the user name or password is wrong")
     fault = lab.bmc_faults.get("*")
     limit = 0 if fault is not None and fault.sessions_exhausted else lab.session_limit

@@ -77,12 +77,13 @@ async def stream(request: Request) -> Response:
         with contextlib.suppress(RuntimeError):  # the server's loop is gone
             loop.call_soon_threadsafe(put, event)
 
-    unlisten = lab.events.listen(on_event)
-    # Listening first, then reading the backlog: nothing raised in between is lost, and
-    # ids say what was sent already.
-    backlog = [e for e in list(lab.events.recent) if e.id > last_seen] if last_seen else []
-
     async def frames() -> AsyncIterator[str]:
+        # Listening only once streaming begins: a client gone before that leaves no
+        # listener behind (this generator's `finally` runs only if it started).
+        unlisten = lab.events.listen(on_event)
+        # Listening first, then reading the backlog: nothing raised in between is lost,
+        # and ids say what was sent already.
+        backlog = [e for e in list(lab.events.recent) if e.id > last_seen] if last_seen else []
         sent = last_seen
         try:
             yield ": kanri lab event stream\n\n"

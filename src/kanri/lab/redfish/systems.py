@@ -31,6 +31,7 @@ SYSTEMS = f"{ROOT}/Systems"
 MANAGER = f"{ROOT}/Managers/EnclosureManager"
 BOOT_TARGETS = ["None", "Pxe", "Hdd", "Cd", "Usb", "BiosSetup", "UefiTarget"]
 RESET_TYPES = [str(t) for t in ResetType]
+BOOT_SETTABLE = {"BootSourceOverrideTarget", "BootSourceOverrideEnabled", "BootSourceOverrideMode"}
 
 
 def _system(request: Request) -> tuple[Lab, System]:
@@ -156,6 +157,21 @@ async def patch(request: Request) -> Response:
     boot = data.get("Boot", {})
     if not isinstance(boot, dict):
         raise BadRequest("Boot must be an object")
+    unknown = set(boot) - BOOT_SETTABLE
+    if unknown:
+        return error(
+            400,
+            "PropertyUnknown",
+            f"Boot.{sorted(unknown)[0]} cannot be set "
+            f"(settable: {', '.join(sorted(BOOT_SETTABLE))})",
+        )
+    if boot.get("BootSourceOverrideMode", "UEFI") != "UEFI":
+        return error(
+            400,
+            "PropertyValueNotInList",
+            f"BootSourceOverrideMode {boot['BootSourceOverrideMode']!r} is not supported: "
+            "the lab's blades boot UEFI only",
+        )
     target = boot.get("BootSourceOverrideTarget")
     enabled = boot.get("BootSourceOverrideEnabled")
     if target is not None and target not in BOOT_TARGETS:
