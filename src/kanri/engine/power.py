@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kanri.domain.errors import BmcError, Conflict
@@ -44,6 +45,14 @@ class PowerService:
         self.drivers = drivers
         self.calls = calls
         self.locks = locks
+        # Which job holds a machine in the store (set by the Manager): an operator's
+        # command on a machine a job holds is refused, as one of another operator is.
+        self.job_holder: Callable[[str], int | None] | None = None
+
+    def _check_job_lock(self, name: str, job: int | None) -> None:
+        holder = self.job_holder(name) if self.job_holder else None
+        if holder is not None and holder != job:
+            raise Conflict(f"{name} is busy (held by job {holder}); try again when that ends")
 
     def read(self, name: str) -> PowerReading:
         """Ask the BMC now; store what changed."""
@@ -60,6 +69,7 @@ class PowerService:
     def set_boot(self, name: str, target: BootTarget, once: bool, who: str = "operator") -> None:
         """Boot from ``target`` at the next boot (``once``) or until cleared (``none``)."""
         with self.locks.hold(name, f"boot override to {target.value}"):
+            self._check_job_lock(name, None)
             machine, bmc = self.repo.bmc_of(name)
             driver = self.drivers.power(machine.driver)
             self.calls.run(driver.set_boot_override, bmc, machine.system_id, target, once)
@@ -72,8 +82,12 @@ class PowerService:
                 {"target": target.value, "once": once, "by": who},
             )
 
-    def set(self, name: str, action: PowerAction, who: str = "operator") -> PowerResult:
+    def set(
+        self, name: str, action: PowerAction, who: str = "operator", job: int | None = None
+    ) -> PowerResult:
+        """``job``: the job acting, which may act on machines it holds."""
         with self.locks.hold(name, f"power {action.value}"):
+            self._check_job_lock(name, job)
             machine, bmc = self.repo.bmc_of(name)
             driver = self.drivers.power(machine.driver)
             # Decide from the state read back now, not from what we remember.
