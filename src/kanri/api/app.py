@@ -12,7 +12,7 @@ from kanri import __version__
 from kanri.api import problems
 from kanri.api.deps import CallerDep, ManagerDep
 from kanri.api.limits import BodyLimit
-from kanri.api.routes import events, machines, power, storage
+from kanri.api.routes import events, groups, jobs, machines, power, schedules, storage
 from kanri.engine.manager import Manager
 
 
@@ -42,6 +42,10 @@ def create_app(manager: Manager, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(power.router)
     app.include_router(events.router)
     app.include_router(storage.router)
+    app.include_router(jobs.router)
+    app.include_router(groups.router)
+    app.include_router(schedules.router)
+    app.include_router(schedules.calendars)
 
     @app.get("/api/v1/status", tags=["manager"])
     def manager_status(manager: ManagerDep, _: CallerDep) -> dict[str, object]:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kanri import __version__
-from kanri.cli import event, lab, machine, power, storage
+from kanri.cli import event, group, job, lab, machine, power, schedule, storage
 from kanri.cli.context import CliContext, api
 from kanri.cli.demo import demo
 from kanri.cli.errors import CliError, ExitCode
@@ -37,6 +37,10 @@ app.add_typer(event.app, name="event")
 app.add_typer(storage.app, name="storage")
 app.add_typer(storage.volume_app, name="volume")
 app.add_typer(lab.app, name="lab")
+app.add_typer(job.app, name="job")
+app.add_typer(group.app, name="group")
+app.add_typer(schedule.app, name="schedule")
+app.add_typer(schedule.calendar_app, name="calendar")
 app.command("serve")(serve)
 app.command("demo")(demo)
 

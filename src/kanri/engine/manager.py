@@ -14,16 +14,23 @@ from kanri.domain.errors import KanriError
 from kanri.drivers.base import DriverOptions
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
+from kanri.engine.groups import GroupService
+from kanri.engine.job_setup import build_job_service
+from kanri.engine.jobs import JobOptions
 from kanri.engine.locks import TargetLocks
 from kanri.engine.machines import MachineService
 from kanri.engine.power import PowerService
+from kanri.engine.scheduler import Scheduler, SchedulerOptions
+from kanri.engine.schedules import ScheduleService
 from kanri.engine.storage import StorageService
 from kanri.engine.sync import PowerSync, SyncOptions
 from kanri.engine.tokens import ensure_admin_token
 from kanri.settings import Settings
 from kanri.store import migrate
 from kanri.store.db import Database
+from kanri.store.jobs_repo import JobRepository
 from kanri.store.repo import Repository
+from kanri.store.schedules_repo import SchedulesRepository
 from kanri.store.secrets import Secrets
 from kanri.store.storage_repo import StorageRepository
 
@@ -37,6 +44,9 @@ class ManagerOptions:
     sync: SyncOptions = field(default_factory=SyncOptions)
     drivers: DriverOptions = field(default_factory=DriverOptions)
     run_sync: bool = True
+    jobs: JobOptions = field(default_factory=JobOptions)
+    schedules: SchedulerOptions = field(default_factory=SchedulerOptions)
+    run_scheduler: bool = True
 
 
 class Manager:
@@ -64,17 +74,40 @@ class Manager:
             self.operator_calls,
             locks,
         )
+        # Durable jobs: their steps' driver calls in a pool of their own (docs/jobs.md).
+        self.job_calls = DriverCalls(self.options.workers)
+        self.jobs = build_job_service(
+            JobRepository(self.db),
+            self.repo,
+            self.drivers,
+            self.job_calls,
+            locks,
+            settings.data_dir,
+            self.options.jobs,
+        )
+        self.power.job_holder = self.jobs.repo.holder
         self.sync = PowerSync(self.repo, self.drivers, self.calls, self.options.sync)
+        # Groups and power schedules (docs/schedules.md): each due run becomes a power job.
+        schedules_store = SchedulesRepository(self.db)
+        self.groups = GroupService(schedules_store, self.repo)
+        self.schedules = ScheduleService(schedules_store, self.groups, self.repo)
+        self.scheduler = Scheduler(self.schedules, self.jobs, self.options.schedules)
         with _starting(f"the token file {settings.token_file}"):
             self.admin_token = ensure_admin_token(self.repo, settings.token_file)
 
     def start(self) -> None:
         if self.options.run_sync:
             self.sync.start()
+        self.jobs.start()
+        if self.options.run_scheduler:
+            self.scheduler.start()
         log.info("manager started on %s", self.db.engine.url.render_as_string(hide_password=True))
 
     def stop(self) -> None:
         self.sync.stop()
+        self.scheduler.stop()
+        self.jobs.stop()
+        self.job_calls.shutdown()
         self.calls.shutdown()
         self.operator_calls.shutdown()
         self.drivers.close()  # logs out of every BMC session
