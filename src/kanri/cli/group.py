@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
 
 from kanri.cli.client import resource_path
 from kanri.cli.context import api
-from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.machine import OutputOpt
 from kanri.cli.output import Format, emit_json, out, table
+from kanri.cli.prompts import confirm_removal
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -94,11 +93,6 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
     """Remove a group (refused while a schedule uses it). Its machines are left alone."""
-    if not yes:
-        if not sys.stdin.isatty():
-            raise CliError(
-                f"refusing to remove {name} without --yes (no terminal to ask)", ExitCode.USAGE
-            )
-        typer.confirm(f"Remove group {name}?", abort=True)
+    confirm_removal(f"group {name}", yes)
     api(ctx).delete(resource_path("groups", name))
     out.print(f"removed group {name}")

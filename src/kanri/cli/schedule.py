@@ -15,6 +15,7 @@ from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.machine import OutputOpt
 from kanri.cli.output import Format, emit_json, out, table
+from kanri.cli.prompts import confirm_removal
 from kanri.domain.calendars import CalendarMode
 from kanri.domain.schedules import MissedPolicy
 from kanri.domain.states import PowerAction
@@ -198,19 +199,9 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
     """Remove a schedule; the jobs it started are left alone."""
-    _confirm(f"schedule {name}", yes)
+    confirm_removal(f"schedule {name}", yes)
     api(ctx).delete(resource_path("schedules", name))
     out.print(f"removed schedule {name}")
-
-
-def _confirm(what: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise CliError(
-            f"refusing to remove {what} without --yes (no terminal to ask)", ExitCode.USAGE
-        )
-    typer.confirm(f"Remove {what}?", abort=True)
 
 
 def _read_dates(path: Path) -> list[str]:
@@ -282,6 +273,6 @@ def calendar_remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
     """Remove a calendar (refused while a schedule uses it)."""
-    _confirm(f"calendar {name}", yes)
+    confirm_removal(f"calendar {name}", yes)
     api(ctx).delete(resource_path("calendars", name))
     out.print(f"removed calendar {name}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,10 +10,10 @@ from rich.markup import escape
 
 from kanri.cli.client import resource_path
 from kanri.cli.context import api
-from kanri.cli.errors import CliError, ExitCode
+from kanri.cli.errors import CliError
 from kanri.cli.machine import OutputOpt
 from kanri.cli.output import Format, emit_json, err, error, out, table
-from kanri.cli.passwords import read_password
+from kanri.cli.prompts import confirm_removal, read_password
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -144,12 +143,7 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
     """Forget a storage array. Its volumes and host groups are left as they are."""
-    if not yes:
-        if not sys.stdin.isatty():
-            raise CliError(
-                f"refusing to remove {name} without --yes (no terminal to ask)", ExitCode.USAGE
-            )
-        typer.confirm(f"Remove storage system {name} from kanri?", abort=True)
+    confirm_removal(f"storage system {name} from kanri", yes)
     api(ctx).delete(resource_path("storage", name))
     out.print(f"removed {name}")
 

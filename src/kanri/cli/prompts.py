@@ -1,5 +1,5 @@
-"""Passwords the CLI is given: from a file, standard input, or a prompt — never argv,
-where every user of the machine could read them."""
+"""What the CLI asks of the operator: passwords (from a file, standard input or a prompt —
+never argv, where every user of the machine could read them) and confirmations."""
 
 from __future__ import annotations
 
@@ -34,3 +34,15 @@ def read_password(path: Path | None, what: str) -> str:
     if not password:
         raise CliError(f"{where} is empty", ExitCode.USAGE)
     return password
+
+
+def confirm_removal(what: str, yes: bool) -> None:
+    """Ask before removing ``what`` ("machine web1"); ``--yes`` skips the question, and
+    without a terminal to ask the removal is refused rather than assumed."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError(
+            f"refusing to remove {what} without --yes (no terminal to ask)", ExitCode.USAGE
+        )
+    typer.confirm(f"Remove {what}?", abort=True)
