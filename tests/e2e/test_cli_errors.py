@@ -322,7 +322,7 @@ def test_help_lists_the_exit_codes() -> None:
     assert run.code == 0
     text = " ".join(run.out.replace("│", " ").split())
     assert "6 API unreachable or token refused, 7 timed out" in text
-    assert "the API did not answer in time" in text
+    assert "the API or the lab did not answer in time" in text
 
 
 def test_a_second_manager_on_one_data_dir_is_refused(kanri_server: KanriServer) -> None:

@@ -156,7 +156,7 @@ def test_power_changed_behind_kanris_back_is_a_drift_event(
     assert added.code == 0, added.err
     # Off from the start, so 'off' sends nothing and no settling grace hides the drift.
     assert _emulator_power(emulator, target.uuid) == "Off"
-    assert cli("power", "off", "drifty").code == 0
+    assert cli("power", "off", "drifty", "--wait").code == 0
     # someone else flips it at the BMC
     httpx.post(
         f"{emulator.url}/redfish/v1/Systems/{target.uuid}/Actions/ComputerSystem.Reset",

@@ -165,10 +165,21 @@ def run_power(
     follow: Annotated[
         bool, typer.Option("--watch", help="follow the job until it ends (exit 1 if it fails)")
     ] = False,
+    no_cascade: Annotated[
+        bool, typer.Option("--no-cascade", help="act on the targets alone (refused if unsafe)")
+    ] = False,
+    graceful_timeout: Annotated[
+        float, typer.Option("--graceful-timeout", min=0, help="seconds before a forced stop")
+    ] = 120,
     output: OutputOpt = Format.TABLE,
 ) -> None:
-    """Submit a power job: ACTION on every target, in parallel, journaled and resumable."""
+    """Submit a power job: ACTION on the targets, partitions before/after their hosts,
+    journaled and resumable (see `kanri power`)."""
     params: dict[str, Any] = {"action": action.value, "wait": wait, "timeout": timeout}
+    if no_cascade:
+        params["cascade"] = False
+    if graceful_timeout != 120:
+        params["graceful_timeout"] = graceful_timeout
     if max_parallel:
         params["max_parallel"] = max_parallel
     job = api(ctx).post("/api/v1/jobs", {"kind": "power", "targets": targets, "params": params})

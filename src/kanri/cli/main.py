@@ -25,8 +25,8 @@ app = typer.Typer(
         "(--url or KANRI_URL, default http://127.0.0.1:8642) with the token from "
         "KANRI_DATA_DIR/admin.token.\n\n"
         "Exit codes: 0 ok, 1 error, 2 bad usage or input, 3 not found, 4 conflict, "
-        "5 BMC failed, 6 API unreachable or token refused, 7 timed out (waiting for --wait, "
-        "or the API did not answer in time)."
+        "5 BMC failed, 6 API unreachable or token refused, 7 timed out (the API or the lab "
+        "did not answer in time)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.machine import OutputOpt
-from kanri.cli.output import Format, emit_json, err, error, out, table
+from kanri.cli.output import Format, emit_json, err, out, table
 from kanri.domain.states import BootTarget, PowerAction
 
 app = typer.Typer(
@@ -55,87 +57,173 @@ def status(
 
 
 def _act(
-    ctx: typer.Context, targets: list[str], action: PowerAction, wait: bool, timeout: float
+    ctx: typer.Context,
+    targets: list[str],
+    groups: list[str] | None,
+    action: PowerAction,
+    options: _Options,
 ) -> None:
+    """Submit one ``power`` job (hierarchical unless --no-cascade); with --wait, follow it
+    to its end (exit 0 if it succeeded, 1 if not)."""
     client = api(ctx)
-    failures: list[CliError] = []
-    waiting: dict[str, str] = {}
-    for target in targets:
-        try:
-            result = client.post(
-                resource_path("machines", target, "power"), {"action": action.value}
-            )
-        except CliError as exc:
-            error(f"{target}: {exc}")
-            failures.append(exc)
-            continue
-        verb = "sent" if result["sent"] else "nothing to do"
-        out.print(f"{target}: {action.value} ({verb}; was {result['previous']})")
-        waiting[target] = result["target"]
-    if wait and waiting:
-        _wait(ctx, waiting, timeout)
-    if failures:
-        summary = f"{len(failures)} of {len(targets)} failed" if len(targets) > 1 else ""
-        raise CliError(summary, max(f.code for f in failures))
+    names = list(targets or [])
+    for group in groups or []:
+        members = client.get(resource_path("groups", group))["members"]
+        names += [m for m in members if m not in names]
+    names = list(dict.fromkeys(names))
+    if not names:
+        raise CliError("name at least one machine or a --group with members", ExitCode.USAGE)
+    params: dict[str, Any] = {
+        "action": action.value,
+        "cascade": options.cascade,
+        "wait": options.wait,
+        "timeout": options.timeout,
+        "graceful_timeout": options.graceful_timeout,
+    }
+    job = client.post("/api/v1/jobs", {"kind": "power", "targets": names, "params": params})
+    plan = "; ".join(
+        f"{g}: " + ", ".join(s["name"] for s in job["steps"] if s["group"] == g)
+        for g in sorted({s["group"] for s in job["steps"]})
+    )
+    out.print(escape(f"job {job['id']}: power {action.value} ({plan})"))
+    if not options.wait:
+        out.print(f"job {job['id']}: {job['state']} (follow it: kanri job watch {job['id']})")
+        return
+    _follow(ctx, job["id"], options.timeout)
 
 
-def _wait(ctx: typer.Context, waiting: dict[str, str], timeout: float) -> None:
+def _follow(ctx: typer.Context, job_id: int, timeout: float) -> None:
     client = api(ctx)
-    deadline = time.monotonic() + timeout
-    last: dict[str, Any] = {}
-    with err.status("waiting for the BMCs...") as spinner:
-        while waiting:
-            for target, want in list(waiting.items()):
-                reading = client.get(resource_path("machines", target, "power"))
-                last[target] = reading["power"]
-                if reading["power"] == want:
-                    out.print(f"{target}: {want}")
-                    del waiting[target]
-            if not waiting:
-                return
-            if time.monotonic() > deadline:
-                late = ", ".join(f"{t} is {last.get(t)} (want {w})" for t, w in waiting.items())
-                raise CliError(f"timed out after {timeout:g}s: {late}", ExitCode.TIMEOUT)
-            spinner.update(
-                "waiting: " + ", ".join(f"{t} {last.get(t)} → {w}" for t, w in waiting.items())
-            )
-            time.sleep(1.0)
+    path = f"/api/v1/jobs/{job_id}"
+    with err.status(f"job {job_id}...") as spinner:
+        while True:
+            job = client.get(path)
+            if job["state"] in ("succeeded", "failed", "cancelled"):
+                break
+            done = [s for s in job["steps"] if s["state"] in ("done", "failed", "skipped")]
+            spinner.update(f"job {job_id}: {job['state']}, {len(done)}/{len(job['steps'])} steps")
+            time.sleep(0.5)
+    for step in job["steps"]:
+        result = step["error"] or ", ".join(
+            f"{k}={v}" for k, v in sorted((step["result"] or {}).items())
+        )
+        out.print(f"{step['target']}: {step['name']} {step['state']} ({result})")
+    if job["state"] != "succeeded":
+        raise CliError(f"job {job_id} {job['state']}: {job['error'] or ''}".rstrip(": "))
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    cascade: bool
+    wait: bool
+    timeout: float
+    graceful_timeout: float
+
+
+GroupOpt = Annotated[
+    list[str] | None,
+    typer.Option("--group", "-g", help="every member of this group too (repeatable)"),
+]
+NoCascadeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cascade",
+        help="act on the targets alone (refused when that would kill running partitions "
+        "or start a partition on an off host)",
+    ),
+]
+GracefulOpt = Annotated[
+    float,
+    typer.Option(
+        "--graceful-timeout", min=0, help="seconds before a partition's graceful stop is forced"
+    ),
+]
+OptTargets = Annotated[
+    list[str] | None, typer.Argument(help="machine or partition names", show_default=False)
+]
 
 
 @app.command("on")
 def on(
-    ctx: typer.Context, targets: Targets, wait: WaitOpt = False, timeout: TimeoutOpt = 300
+    ctx: typer.Context,
+    targets: OptTargets = None,
+    group: GroupOpt = None,
+    no_cascade: NoCascadeOpt = False,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = 300,
+    graceful_timeout: GracefulOpt = 120,
 ) -> None:
-    """Power machines on."""
-    _act(ctx, targets, PowerAction.ON, wait, timeout)
+    """Power on, as a job: an off host starts before its partitions; a host's partitions
+    that should run (stopped with it by kanri) start after it."""
+    _act(ctx, targets or [], group, PowerAction.ON,
+         _Options(not no_cascade, wait, timeout, graceful_timeout))  # fmt: skip
 
 
 @app.command("off")
 def off(
     ctx: typer.Context,
-    targets: Targets,
+    targets: OptTargets = None,
+    group: GroupOpt = None,
     force: Annotated[
         bool, typer.Option("--force", "-f", help="cut power now instead of asking the OS")
     ] = False,
+    no_cascade: NoCascadeOpt = False,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = 300,
+    graceful_timeout: GracefulOpt = 120,
 ) -> None:
-    """Shut machines down gracefully (the OS is asked), or cut power with --force."""
-    _act(ctx, targets, PowerAction.FORCE_OFF if force else PowerAction.OFF, wait, timeout)
+    """Shut down gracefully (the OS is asked), or cut power with --force, as a job: a
+    host's running partitions stop first (graceful, forced after --graceful-timeout)."""
+    action = PowerAction.FORCE_OFF if force else PowerAction.OFF
+    _act(ctx, targets or [], group, action,
+         _Options(not no_cascade, wait, timeout, graceful_timeout))  # fmt: skip
+
+
+def _cycle(
+    ctx: typer.Context,
+    targets: list[str] | None,
+    group: list[str] | None,
+    force: bool,
+    options: _Options,
+) -> None:
+    action = PowerAction.RESET if force else PowerAction.RESTART
+    _act(ctx, targets or [], group, action, options)
+
+
+ForceResetOpt = Annotated[
+    bool, typer.Option("--force", "-f", help="hard reset instead of a graceful restart")
+]
 
 
 @app.command("reset")
 def reset(
     ctx: typer.Context,
-    targets: Targets,
-    force: Annotated[
-        bool, typer.Option("--force", "-f", help="hard reset instead of a graceful restart")
-    ] = False,
+    targets: OptTargets = None,
+    group: GroupOpt = None,
+    force: ForceResetOpt = False,
+    no_cascade: NoCascadeOpt = False,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = 300,
+    graceful_timeout: GracefulOpt = 120,
 ) -> None:
-    """Restart machines gracefully, or hard-reset them with --force. Refused when off."""
-    _act(ctx, targets, PowerAction.RESET if force else PowerAction.RESTART, wait, timeout)
+    """Restart gracefully, or hard-reset with --force, as a job: a host's running
+    partitions stop first and start again after it. Refused when off."""
+    _cycle(ctx, targets, group, force, _Options(not no_cascade, wait, timeout, graceful_timeout))
+
+
+@app.command("restart")
+def restart(
+    ctx: typer.Context,
+    targets: OptTargets = None,
+    group: GroupOpt = None,
+    force: ForceResetOpt = False,
+    no_cascade: NoCascadeOpt = False,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = 300,
+    graceful_timeout: GracefulOpt = 120,
+) -> None:
+    """The same as ``reset``: a graceful restart, or a hard reset with --force."""
+    _cycle(ctx, targets, group, force, _Options(not no_cascade, wait, timeout, graceful_timeout))
 
 
 @app.command("boot")

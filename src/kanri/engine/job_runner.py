@@ -153,9 +153,13 @@ class JobRunner:
     def _run_group(self, job: Job, steps: list[Step]) -> None:
         limit = int(job.params.get("max_parallel") or 0) or len(steps)
         gate = threading.Semaphore(limit)
+        per_bmc: dict[str, threading.Semaphore] = {}
+        bmc_of = {s.index: self._bmc_of(s.target) for s in steps}
+        for url in set(bmc_of.values()):
+            per_bmc[url] = threading.Semaphore(max(1, self.service.options.per_bmc))
 
         def one(step: Step) -> None:
-            with gate:
+            with per_bmc[bmc_of[step.index]], gate:
                 self._run_step(job, step)
 
         futures = [self.steps.submit(one, s) for s in steps]
@@ -163,6 +167,15 @@ class JobRunner:
         for future in futures:
             if isinstance(future.exception(), Stopped):
                 raise Stopped
+
+    def _bmc_of(self, target: str | None) -> str:
+        """The BMC a step's target is behind (itself when it is no machine kanri knows)."""
+        if target is None:
+            return ""
+        try:
+            return self.service.machines.get_machine(target).bmc_url
+        except KanriError:
+            return target
 
     def _run_step(self, job: Job, step: Step) -> None:
         if self.stop.is_set():

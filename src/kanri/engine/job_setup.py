@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from kanri.drivers.registry import Drivers
@@ -50,6 +51,7 @@ def build_job_service(
     # in-process locks as operators' commands.
     power = PowerService(repo, drivers, calls, locks)
     power.job_holder = jobs.holder
+    options = replace(options, per_bmc=drivers.context.options.per_bmc_concurrency)
     service = JobService(jobs, repo, power, owner, prefix, options)
     power_job.register(service)
     return service

@@ -1,9 +1,14 @@
-"""The ``power`` job kind: one power action over N machines, all in one parallel group.
+"""The ``power`` job kind: one power action over machines and partitions, as the
+hierarchical plan of ``kanri.domain.cascade`` (groups run in order, steps of a group in
+parallel): partitions stop before their host (graceful, forced after ``graceful_timeout``)
+and start after it; a partition's off host starts first.
 
-params: ``action`` (on, off, force_off, restart, reset), ``wait`` (bool: the step ends when
-the machine reads back in the target state), ``timeout`` (seconds for ``wait``, default
-300), ``max_parallel`` (steps at once; default all). The per-BMC cap of the drivers still
-applies underneath.
+params: ``action`` (on, off, force_off, restart, reset), ``cascade`` (bool, default true;
+false: act on the targets alone, refused where that would be unsafe), ``graceful_timeout``
+(seconds before a partition's graceful stop is forced, default 120), ``wait`` (bool: the
+step ends when the machine reads back in the target state; steps a later group depends
+on always wait), ``timeout`` (seconds for a wait, default 300), ``max_parallel`` (steps
+at once; default all). The per-BMC cap of the drivers still applies underneath.
 
 ``on``, ``off`` and ``force_off`` are idempotent by state: the step reads the power first
 and sends nothing when the machine is already there (or on its way). ``restart`` and
@@ -16,15 +21,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kanri.domain.errors import Invalid, KanriError
+from kanri.domain import cascade
+from kanri.domain.errors import BmcError, BmcUnreachable, Invalid, KanriError
 from kanri.domain.jobs import Step, StepSpec
 from kanri.domain.states import PowerAction, PowerState
+from kanri.engine import cascade_job
 from kanri.engine.job_runner import Stopped
 from kanri.engine.jobs import JobContext, JobService
 
 KIND = "power"
 _CYCLES = frozenset({PowerAction.RESTART, PowerAction.RESET})
-_PARAMS = frozenset({"action", "wait", "timeout", "max_parallel"})
+_PARAMS = frozenset({"action", "wait", "timeout", "max_parallel", "cascade", "graceful_timeout"})
+_STOPS = frozenset({PowerAction.OFF, PowerAction.FORCE_OFF})
 
 
 def check_params(params: dict[str, Any]) -> tuple[PowerAction, bool, float]:
@@ -45,6 +53,11 @@ def check_params(params: dict[str, Any]) -> tuple[PowerAction, bool, float]:
     limit = params.get("max_parallel", 0)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise Invalid("power job 'max_parallel' is a whole number (0: no limit)")
+    if not isinstance(params.get("cascade", True), bool):
+        raise Invalid("power job 'cascade' is true or false")
+    graceful = params.get("graceful_timeout", 120)
+    if isinstance(graceful, bool) or not isinstance(graceful, int | float) or graceful < 0:
+        raise Invalid("power job 'graceful_timeout' is a number of seconds, 0 or more")
     return action, wait, float(timeout)
 
 
@@ -52,9 +65,38 @@ def plan(targets: list[str], params: dict[str, Any], context: JobContext) -> lis
     action, wait, timeout = check_params(params)
     for target in targets:
         context.repo.get_machine(target)  # NotFound before anything is stored
-    name = "power.cycle" if action in _CYCLES else "power.set"
-    step_params = {"action": action.value, "wait": wait, "timeout": timeout}
-    return [StepSpec(f"{action.value} {t}", t, name, step_params, group=0) for t in targets]
+    tree = cascade_job.power_tree(context.repo, with_should_run=action is PowerAction.ON)
+    planned = cascade.plan(
+        action,
+        targets,
+        tree,
+        cascade=params.get("cascade", True),
+        graceful_timeout=float(params.get("graceful_timeout", 120)),
+    )
+    last = max((p.group for p in planned), default=0)
+    specs: list[StepSpec] = []
+    for p in planned:
+        # A step a later group depends on (a partition off before its host, a host on
+        # before its partitions) always waits until the machine gets there.
+        step_params: dict[str, Any] = {
+            "action": p.action.value,
+            "wait": wait or p.group < last,
+            "timeout": timeout,
+            "why": p.why,
+        }
+        node = tree[p.target]
+        if p.action in _STOPS and node.host is not None and p.group < last:
+            step_params["force_after"] = p.force_after
+            step_params["cascade_of"] = node.host if p.why != "asked" else None
+            name, fn = f"stop {p.target}", "power.stop"
+        elif p.action is PowerAction.ON and node.host is not None and p.group > 0:
+            name, fn = f"on {p.target}", "power.start"
+        elif p.action in _CYCLES:
+            name, fn = f"{p.action.value} {p.target}", "power.cycle"
+        else:
+            name, fn = f"{p.action.value} {p.target}", "power.set"
+        specs.append(StepSpec(name, p.target, fn, step_params, group=p.group))
+    return specs
 
 
 def power_step(context: JobContext, step: Step) -> dict[str, Any]:
@@ -73,6 +115,26 @@ def power_step(context: JobContext, step: Step) -> dict[str, Any]:
     return out
 
 
+def start_step(context: JobContext, step: Step) -> dict[str, Any]:
+    """Start a partition after its host: a host that reads "on" may still be booting its
+    hypervisor, and its BMC refuses the partition's start meanwhile; the step tries again
+    (re-reading the power each time, so nothing is sent twice) until ``timeout``."""
+    timeout = float(step.params.get("timeout", 300))
+    deadline = time.monotonic() + timeout
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            result = power_step(context, step)
+        except BmcError as exc:
+            if isinstance(exc, BmcUnreachable) or time.monotonic() > deadline:
+                raise
+            if context.stopping.wait(context.options.settle_poll):
+                raise Stopped from None
+            continue
+        return {**result, "tries": tries}
+
+
 def _settle(context: JobContext, name: str, want: PowerState, timeout: float) -> PowerState:
     deadline = time.monotonic() + timeout
     while True:
@@ -89,3 +151,5 @@ def register(service: JobService) -> None:
     service.register(KIND, plan)
     service.register_action("power.set", power_step, idempotent=True)
     service.register_action("power.cycle", power_step, idempotent=False)
+    service.register_action("power.stop", cascade_job.stop_step, idempotent=True)
+    service.register_action("power.start", start_step, idempotent=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from kanri.domain.errors import Conflict, Invalid, NotFound
 from kanri.domain.jobs import Job, JobState, Step, StepSpec, StepState
 from kanri.domain.model import Bmc
 from kanri.domain.states import PowerAction, PowerState
+from kanri.drivers.base import DriverOptions
 from kanri.drivers.fake import FakeBmc, FakeWorld, world_of
 from kanri.engine.jobs import JobContext, JobOptions
 from kanri.engine.manager import Manager, ManagerOptions
@@ -81,6 +83,35 @@ def test_one_group_runs_in_parallel(manager: Manager, bmc: FakeBmc) -> None:
     finally:
         gate.set()
     assert ended(manager, job.id).state is JobState.SUCCEEDED
+
+
+def test_steps_on_one_bmc_stay_within_its_cap(tmp_path: Path) -> None:
+    """More steps than the BMC's cap would only queue behind the driver's per-BMC limit,
+    where the wait counts against each call's deadline: the runner holds them back."""
+    settings = Settings(tmp_path, f"sqlite:///{tmp_path / 'kanri.db'}")
+    options = ManagerOptions(
+        workers=8, run_sync=False, jobs=FAST, drivers=DriverOptions(per_bmc_concurrency=2)
+    )
+    m = Manager(settings, options)
+    try:
+        m.machines.add("rack", BMC, driver="fake")
+        m.jobs.start()
+        fake = world_of(m.drivers.context).bmcs[BMC.url]
+        gate = fake.gate = threading.Event()
+        try:
+            job = m.jobs.submit("power", NAMES, {"action": "on"})
+            wait_for(
+                lambda: [s.state for s in m.jobs.get(job.id).steps].count(StepState.STARTED) == 2
+            )
+            time.sleep(0.2)  # a third step would be journaled started by now if let go
+            states = [s.state for s in m.jobs.get(job.id).steps]
+            assert states.count(StepState.STARTED) == 2
+            assert states.count(StepState.PENDING) == 1
+        finally:
+            gate.set()
+        assert ended(m, job.id).state is JobState.SUCCEEDED
+    finally:
+        m.stop()
 
 
 def test_cancel_lets_the_running_step_finish_and_starts_no_other(
