@@ -211,19 +211,10 @@ def reset(
     _cycle(ctx, targets, group, force, _Options(not no_cascade, wait, timeout, graceful_timeout))
 
 
-@app.command("restart")
-def restart(
-    ctx: typer.Context,
-    targets: OptTargets = None,
-    group: GroupOpt = None,
-    force: ForceResetOpt = False,
-    no_cascade: NoCascadeOpt = False,
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = 300,
-    graceful_timeout: GracefulOpt = 120,
-) -> None:
-    """The same as ``reset``: a graceful restart, or a hard reset with --force."""
-    _cycle(ctx, targets, group, force, _Options(not no_cascade, wait, timeout, graceful_timeout))
+# One command, two names: operators say both.
+app.command(
+    "restart", help="The same as 'reset': a graceful restart, or a hard reset with --force."
+)(reset)
 
 
 @app.command("boot")
