@@ -9,7 +9,7 @@ import typer
 from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.machine import OutputOpt
-from kanri.cli.output import Format, emit_json, out, table
+from kanri.cli.output import Format, emit_json, out, show_rows, table
 from kanri.cli.prompts import confirm_removal
 
 app = typer.Typer(
@@ -48,12 +48,9 @@ def add(
 def list_(ctx: typer.Context, output: OutputOpt = Format.TABLE) -> None:
     """List the groups and their machines."""
     groups = api(ctx).get("/api/v1/groups")
-    if output is Format.JSON:
-        emit_json(groups)
-    elif not groups:
-        out.print("no groups yet: add one with 'kanri group add NAME MACHINE...'")
-    else:
-        table(groups, _COLUMNS)
+    show_rows(
+        groups, output, _COLUMNS, "no groups yet: add one with 'kanri group add NAME MACHINE...'"
+    )
 
 
 @app.command("show")

@@ -66,3 +66,20 @@ def _cell(value: object) -> str:
     text = str(value)
     style = _STYLE.get(text)
     return f"[{style}]{text}[/]" if style else text.replace("[", r"\[")
+
+
+def show_rows(
+    rows: Sequence[dict[str, Any]],
+    output: Format,
+    columns: Sequence[Column],
+    empty: str,
+    title: str | None = None,
+) -> None:
+    """What every read command prints: JSON for scripts, else a table, or ``empty`` (what
+    to do next) when there is nothing to show."""
+    if output is Format.JSON:
+        emit_json(rows)
+    elif not rows:
+        out.print(empty)
+    else:
+        table(rows, columns, title)

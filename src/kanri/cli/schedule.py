@@ -14,7 +14,7 @@ from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.machine import OutputOpt
-from kanri.cli.output import Format, emit_json, out, table
+from kanri.cli.output import Format, emit_json, out, show_rows, table
 from kanri.cli.prompts import confirm_removal
 from kanri.domain.calendars import CalendarMode
 from kanri.domain.schedules import MissedPolicy
@@ -127,12 +127,12 @@ def add(
 def list_(ctx: typer.Context, output: OutputOpt = Format.TABLE) -> None:
     """List the schedules."""
     schedules = api(ctx).get("/api/v1/schedules")
-    if output is Format.JSON:
-        emit_json(schedules)
-    elif not schedules:
-        out.print("no schedules yet: add one with 'kanri schedule add NAME ACTION TARGET ...'")
-    else:
-        table(schedules, _COLUMNS)
+    show_rows(
+        schedules,
+        output,
+        _COLUMNS,
+        "no schedules yet: add one with 'kanri schedule add NAME ACTION TARGET ...'",
+    )
 
 
 @app.command("show")
@@ -184,12 +184,12 @@ def next_(
             )
     rows.sort(key=lambda r: datetime.fromisoformat(r["utc"]))
     rows = rows[:count]
-    if output is Format.JSON:
-        emit_json(rows)
-    elif not rows:
-        out.print("no coming runs")
-    else:
-        table(rows, _NEXT_COLUMNS)
+    show_rows(
+        rows,
+        output,
+        _NEXT_COLUMNS,
+        "no coming runs",
+    )
 
 
 @app.command("remove")
@@ -246,12 +246,12 @@ def calendar_add(
 def calendar_list(ctx: typer.Context, output: OutputOpt = Format.TABLE) -> None:
     """List the calendars."""
     calendars = api(ctx).get("/api/v1/calendars")
-    if output is Format.JSON:
-        emit_json(calendars)
-    elif not calendars:
-        out.print("no calendars yet: add one with 'kanri calendar add NAME DATE...'")
-    else:
-        table(calendars, _CALENDAR_COLUMNS)
+    show_rows(
+        calendars,
+        output,
+        _CALENDAR_COLUMNS,
+        "no calendars yet: add one with 'kanri calendar add NAME DATE...'",
+    )
 
 
 @calendar_app.command("show")

@@ -12,7 +12,7 @@ from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.errors import CliError
 from kanri.cli.machine import OutputOpt
-from kanri.cli.output import Format, emit_json, err, error, out, table
+from kanri.cli.output import Format, emit_json, err, error, out, show_rows, table
 from kanri.cli.prompts import confirm_removal, read_password
 
 app = typer.Typer(
@@ -96,12 +96,12 @@ def add(
 def list_(ctx: typer.Context, output: OutputOpt = Format.TABLE) -> None:
     """List the registered storage arrays."""
     systems = api(ctx).get("/api/v1/storage")
-    if output is Format.JSON:
-        emit_json(systems)
-    elif not systems:
-        out.print("no storage yet: add one with 'kanri storage add NAME URL --username U'")
-    else:
-        table(systems, _STORAGE_COLUMNS)
+    show_rows(
+        systems,
+        output,
+        _STORAGE_COLUMNS,
+        "no storage yet: add one with 'kanri storage add NAME URL --username U'",
+    )
 
 
 @app.command("show")
