@@ -37,8 +37,9 @@ def test_upgrade_is_idempotent(database_url: str) -> None:
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO events (at, kind, severity, message, details) "
-                    "VALUES (CURRENT_TIMESTAMP, 'k', 'info', 'kept', '{}')"
+                    "INSERT INTO events (at, kind, severity, message, details, key, component,"
+                    " affected, diagnostics) "
+                    "VALUES (CURRENT_TIMESTAMP, 'k', 'info', 'kept', '{}', '', '', '[]', '{}')"
                 )
             )
         migrate.upgrade(database_url)
