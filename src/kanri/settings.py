@@ -6,6 +6,7 @@
                         PostgreSQL: ``postgresql+psycopg://user:pass@host:5432/kanri``.
 ``KANRI_URL``           where the CLI finds the API (default ``http://127.0.0.1:8642``).
 ``KANRI_TOKEN``         API token for the CLI; default: the admin token file.
+``KANRI_SMTP_*``        the SMTP server e-mail actions use (:func:`smtp_server`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kanri.domain.notify import SmtpServer
 
 DEFAULT_PORT = 8642
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -54,3 +59,20 @@ class Settings:
 
 def api_url() -> str:
     return os.environ.get("KANRI_URL", DEFAULT_URL).rstrip("/")
+
+
+def smtp_server() -> SmtpServer | None:
+    """The SMTP server e-mail actions send through (``KANRI_SMTP_*``, docs/notifications.md);
+    None when ``KANRI_SMTP_HOST`` is not set. Raises ``Invalid`` on a malformed value."""
+    from kanri.domain.notify import smtp_from_env
+
+    password = ""
+    password_file = os.environ.get("KANRI_SMTP_PASSWORD_FILE", "")
+    if password_file:
+        try:
+            password = Path(password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            from kanri.domain.errors import Invalid
+
+            raise Invalid(f"cannot read KANRI_SMTP_PASSWORD_FILE: {exc.strerror}") from None
+    return smtp_from_env(os.environ, password)

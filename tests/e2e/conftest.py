@@ -62,6 +62,7 @@ class KanriServer:
         self.log = data_dir.parent / f"serve-{self.port}.log"
         self.sync_interval = sync_interval
         self.process: subprocess.Popen[bytes] | None = None
+        self.args: list[str] = []  # more ``kanri serve`` options
 
     def start(self) -> None:
         env = {**os.environ, "KANRI_DATA_DIR": str(self.data_dir)}
@@ -79,6 +80,7 @@ class KanriServer:
                     str(self.port),
                     "--sync-interval",
                     str(self.sync_interval),
+                    *self.args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

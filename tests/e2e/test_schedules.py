@@ -122,3 +122,55 @@ def test_unknown_target_and_conflicts(cli: Cli, machines: list[str]) -> None:
     assert [s["name"] for s in _json(cli, "schedule", "list")] == ["on7"]
     assert _json(cli, "group", "list") == []
     assert _json(cli, "calendar", "list") == []
+
+
+def test_disable_enable_and_edit(cli: Cli, machines: list[str]) -> None:
+    add = cli("schedule", "add", "wake", "on", machines[0], "--weekdays", "mon-fri",
+              "--time", "07:30", "--zone", "Asia/Tokyo")  # fmt: skip
+    assert add.code == 0, add.err
+
+    # disabled: no coming runs, and every view says so
+    off = cli("schedule", "disable", "wake")
+    assert off.code == 0, off.err
+    assert "disabled" in off.out
+    assert [s["enabled"] for s in _json(cli, "schedule", "list")] == [False]
+    assert _json(cli, "schedule", "next", "wake") == []
+    for args in (["next", "wake"], ["next"]):
+        coming = cli("schedule", *args)
+        assert coming.code == 0, coming.err
+        assert "no coming runs" in coming.out
+        assert "disabled" in coming.out
+        assert "kanri schedule enable wake" in coming.out
+    shown = cli("schedule", "show", "wake")
+    assert "disabled" in shown.out
+    assert "never" in shown.out
+    on = cli("schedule", "enable", "wake")
+    assert on.code == 0, on.err
+    assert len(_json(cli, "schedule", "next", "wake", "--count", "2")) == 2
+
+    # bad edits: one error each, nothing changed
+    ok = cli("schedule", "add", "off9", "off", machines[0], "--cron", "0 9 * * *",
+             "--zone", "Asia/Tokyo")  # fmt: skip
+    assert ok.code == 0, ok.err
+    before = _json(cli, "schedule", "show", "wake")
+    for args, code, words in [
+        (["--cron", "0 7 * *"], USAGE, ["has 4 fields"]),
+        (["--zone", "Europe/Nowhere"], USAGE, ["unknown time zone"]),
+        (["--target", "ghost"], NOT_FOUND, ["no machine or group named ghost"]),
+        (["--calendar", "nope"], NOT_FOUND, ["no calendar named"]),
+        (["--time", "09:00"], CONFLICT, ["schedule off9"]),
+        ([], USAGE, ["nothing to change"]),
+    ]:
+        _one_error(cli("schedule", "edit", "wake", *args), code, *words)
+    assert _json(cli, "schedule", "show", "wake") == before
+
+    # a valid edit changes what was given, and only that
+    done = cli("schedule", "edit", "wake", "--time", "08:15", "--target", machines[1])
+    assert done.code == 0, done.err
+    after = _json(cli, "schedule", "show", "wake")
+    assert (after["rule"], after["target"]) == ("weekly mon,tue,wed,thu,fri 08:15", machines[1])
+    assert (after["zone"], after["action"], after["enabled"]) == ("Asia/Tokyo", "on", True)
+    assert all("T08:15:00+09:00" in run["local"] for run in after["next"])
+    shown = cli("schedule", "show", "wake")
+    assert "08:15" in shown.out
+    assert machines[1] in shown.out

@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 # The commands that run a manager or a lab in this process, rather than talk to one.
 RUNNERS = {
-    "cli/serve.py": {"api", "engine"},
+    "cli/serve.py": {"api", "engine", "drivers"},
     "cli/demo.py": {"api", "engine", "lab"},
     "cli/lab.py": {"lab"},
 }

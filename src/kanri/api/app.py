@@ -12,7 +12,19 @@ from kanri import __version__
 from kanri.api import problems
 from kanri.api.deps import CallerDep, ManagerDep
 from kanri.api.limits import BodyLimit
-from kanri.api.routes import events, groups, jobs, machines, power, schedules, storage
+from kanri.api.routes import (
+    deliveries,
+    events,
+    groups,
+    intake,
+    jobs,
+    machines,
+    maintenance,
+    power,
+    rules,
+    schedules,
+    storage,
+)
 from kanri.engine.manager import Manager
 
 
@@ -46,6 +58,10 @@ def create_app(manager: Manager, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(groups.router)
     app.include_router(schedules.router)
     app.include_router(schedules.calendars)
+    app.include_router(rules.router)
+    app.include_router(maintenance.router)
+    app.include_router(deliveries.router)
+    app.include_router(intake.router)
 
     @app.get("/api/v1/status", tags=["manager"])
     def manager_status(manager: ManagerDep, _: CallerDep) -> dict[str, object]:

@@ -64,7 +64,9 @@ def demo(
     import uvicorn
 
     from kanri.api.app import create_app
+    from kanri.engine.intake import IntakeOptions
     from kanri.engine.manager import Manager, ManagerOptions
+    from kanri.engine.monitor import MonitorOptions
     from kanri.engine.sync import SyncOptions
     from kanri.lab import layouts
     from kanri.lab.config import LabConfig, LabConfigError
@@ -92,7 +94,13 @@ def demo(
     try:
         # In here: a manager that cannot start (a newer or unreachable database) must
         # still stop the lab, which saves its state.
-        manager = Manager(settings, ManagerOptions(sync=SyncOptions(interval=5.0)))
+        # The lab pushes its events to the manager, as BMCs on a management network would.
+        options = ManagerOptions(
+            sync=SyncOptions(interval=5.0),
+            monitor=MonitorOptions(interval=10.0),
+            intake=IntakeOptions(push_url=f"http://127.0.0.1:{port}"),
+        )
+        manager = Manager(settings, options)
         server = uvicorn.Server(
             uvicorn.Config(create_app(manager), host="127.0.0.1", port=port, log_level="warning")
         )

@@ -13,6 +13,7 @@ from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.machine import OutputOpt
 from kanri.cli.output import Format, emit_json, err, out, table
+from kanri.domain.jobs import TIMEOUT
 from kanri.domain.states import PowerAction
 
 app = typer.Typer(
@@ -25,6 +26,21 @@ app.add_typer(run_app, name="run")
 
 ENDED = ("succeeded", "failed", "cancelled")
 JobId = Annotated[int, typer.Argument(help="the job's number", min=1)]
+
+
+def exit_code(job: dict[str, Any]) -> ExitCode:
+    """How a followed job ends the command: 0 succeeded; 7 (TIMEOUT) failed, and every
+    step that failed waited its timeout in vain; 1 failed otherwise, or cancelled."""
+    if job["state"] == "succeeded":
+        return ExitCode.OK
+    failed = [s for s in job["steps"] if s["state"] == "failed"]
+    if (
+        job["state"] == "failed"
+        and failed
+        and all((s["result"] or {}).get("failure") == TIMEOUT for s in failed)
+    ):
+        return ExitCode.TIMEOUT
+    return ExitCode.ERROR
 
 
 def _path(job_id: int, *rest: str) -> str:
@@ -118,7 +134,8 @@ def watch(
     interval: Annotated[float, typer.Option("--interval", min=0.1, help="seconds")] = 1.0,
     output: OutputOpt = Format.TABLE,
 ) -> None:
-    """Follow a job until it ends. Exit 0 if it succeeded, 1 if it failed or was cancelled."""
+    """Follow a job until it ends. Exit 0 if it succeeded, 7 if it failed because steps
+    timed out, 1 if it failed otherwise or was cancelled."""
     _watch(ctx, job_id, interval, output)
 
 
@@ -146,8 +163,9 @@ def _watch(ctx: typer.Context, job_id: int, interval: float, output: Format) -> 
         emit_json(job)
     else:
         _show(job)
-    if job["state"] != "succeeded":
-        raise CliError(f"job {job_id} {job['state']}", ExitCode.ERROR)
+    code = exit_code(job)
+    if code is not ExitCode.OK:
+        raise CliError(f"job {job_id} {job['state']}", code)
 
 
 @run_app.command("power")
@@ -163,7 +181,10 @@ def run_power(
         int, typer.Option("--max-parallel", min=0, help="steps at once (0: all)")
     ] = 0,
     follow: Annotated[
-        bool, typer.Option("--watch", help="follow the job until it ends (exit 1 if it fails)")
+        bool,
+        typer.Option(
+            "--watch", help="follow the job until it ends (exit 1 if it fails, 7 if timed out)"
+        ),
     ] = False,
     no_cascade: Annotated[
         bool, typer.Option("--no-cascade", help="act on the targets alone (refused if unsafe)")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kanri import __version__
-from kanri.cli import event, group, job, lab, machine, power, schedule, storage
+from kanri.cli import event, group, job, lab, machine, maintenance, power, rule, schedule, storage
 from kanri.cli.context import CliContext, api
 from kanri.cli.demo import demo
 from kanri.cli.errors import CliError, ExitCode
@@ -41,6 +41,8 @@ app.add_typer(job.app, name="job")
 app.add_typer(group.app, name="group")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(schedule.calendar_app, name="calendar")
+app.add_typer(rule.app, name="rule")
+app.add_typer(maintenance.app, name="maintenance")
 app.command("serve")(serve)
 app.command("demo")(demo)
 

@@ -12,6 +12,7 @@ from rich.markup import escape
 from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
+from kanri.cli.job import exit_code
 from kanri.cli.machine import OutputOpt
 from kanri.cli.output import Format, emit_json, err, out, table
 from kanri.domain.states import BootTarget, PowerAction
@@ -64,7 +65,7 @@ def _act(
     options: _Options,
 ) -> None:
     """Submit one ``power`` job (hierarchical unless --no-cascade); with --wait, follow it
-    to its end (exit 0 if it succeeded, 1 if not)."""
+    to its end (exit 0 if it succeeded, 7 if steps timed out, 1 otherwise)."""
     client = api(ctx)
     names = list(targets or [])
     for group in groups or []:
@@ -108,8 +109,9 @@ def _follow(ctx: typer.Context, job_id: int, timeout: float) -> None:
             f"{k}={v}" for k, v in sorted((step["result"] or {}).items())
         )
         out.print(f"{step['target']}: {step['name']} {step['state']} ({result})")
-    if job["state"] != "succeeded":
-        raise CliError(f"job {job_id} {job['state']}: {job['error'] or ''}".rstrip(": "))
+    code = exit_code(job)
+    if code is not ExitCode.OK:
+        raise CliError(f"job {job_id} {job['state']}: {job['error'] or ''}".rstrip(": "), code)
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,9 @@ def run_server(server: uvicorn.Server) -> None:
     from uvicorn.config import STARTUP_FAILURE
 
     failed = CliError("the kanri API did not start (the reason is logged above)", ExitCode.ERROR)
+    # Live streams (kanri event watch) never end on their own: at a stop, they and any
+    # request still in flight get 5 s, then are cut, so that the manager stops.
+    server.config.timeout_graceful_shutdown = server.config.timeout_graceful_shutdown or 5
     try:
         server.run()
     except SystemExit as exc:

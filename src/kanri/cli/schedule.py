@@ -52,6 +52,7 @@ _COLUMNS = [
     ("WHEN", _when),
     ("CALENDAR", _calendar),
     ("MISSED", lambda s: s["missed"]),
+    ("STATE", lambda s: "enabled" if s["enabled"] else "disabled"),
 ]
 
 _NEXT_COLUMNS = [
@@ -145,6 +146,7 @@ def show(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> Non
     if output is Format.JSON:
         emit_json({**schedule, "next": coming, "runs": runs})
         return
+    state = "enabled" if schedule["enabled"] else f"disabled: no runs until {_enable(name)}"
     fields = [
         ("name", schedule["name"]),
         ("action", schedule["action"]),
@@ -152,6 +154,7 @@ def show(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> Non
         ("when", _when(schedule)),
         ("calendar", _calendar(schedule) or "-"),
         ("missed", schedule["missed"]),
+        ("state", state),
         ("next", ", ".join(_stamp(r["local"]) for r in coming) or "never"),
     ]
     for label, value in fields:
@@ -177,19 +180,106 @@ def next_(
         [client.get(resource_path("schedules", name))] if name else client.get("/api/v1/schedules")
     )
     rows: list[dict[str, Any]] = []
+    disabled = [s["name"] for s in schedules if not s["enabled"]]
     for s in schedules:
+        if not s["enabled"]:
+            continue
         for run in client.get(resource_path("schedules", s["name"], "next"), count=count):
             rows.append(
                 {"schedule": s["name"], "action": s["action"], "target": s["target"], **run}
             )
     rows.sort(key=lambda r: datetime.fromisoformat(r["utc"]))
     rows = rows[:count]
-    show_rows(
-        rows,
-        output,
-        _NEXT_COLUMNS,
-        "no coming runs",
-    )
+    note = ""
+    if disabled:
+        note = f"disabled: {', '.join(disabled)} ({_enable(*disabled)})"
+    show_rows(rows, output, _NEXT_COLUMNS, f"no coming runs{'; ' + note if note else ''}")
+    if rows and note and output is Format.TABLE:
+        out.print(escape(note))
+
+
+def _enable(*names: str) -> str:
+    return f"'kanri schedule enable {names[0] if len(names) == 1 else 'NAME'}'"
+
+
+def _change(ctx: typer.Context, name: str, body: dict[str, Any], output: Format, said: str) -> None:
+    changed = api(ctx).patch(resource_path("schedules", name), body)
+    if output is Format.JSON:
+        emit_json(changed)
+    else:
+        table([changed], _COLUMNS, title=said)
+
+
+@app.command("disable")
+def disable(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> None:
+    """Stop a schedule making runs, keeping it (and its history). It shows as disabled in
+    list, show and next until enabled again."""
+    _change(ctx, name, {"enabled": False}, output, "disabled schedule")
+
+
+@app.command("enable")
+def enable(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> None:
+    """Let a disabled schedule make runs again, from now on: runs missed while it was
+    disabled are **not** replayed (whatever its --missed policy). Refused, with nothing
+    changed, when it would conflict with another schedule or never run."""
+    _change(ctx, name, {"enabled": True}, output, "enabled schedule")
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the schedule to change")],
+    action: Annotated[
+        PowerAction | None, typer.Option("--action", help="on, off, force_off, restart, reset")
+    ] = None,
+    target: Annotated[str | None, typer.Option("--target", help="a machine or a group")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="once, at this local time")] = None,
+    weekdays: Annotated[
+        str | None, typer.Option("--weekdays", help="mon-fri; alone, keeps a weekdays time")
+    ] = None,
+    time: Annotated[
+        str | None, typer.Option("--time", help="HH:MM; alone, keeps a weekdays rule's days")
+    ] = None,
+    cron: Annotated[str | None, typer.Option("--cron", help="a 5-field cron expression")] = None,
+    zone: Annotated[str | None, typer.Option("--zone", "-z", help="IANA time zone")] = None,
+    calendar: Annotated[str | None, typer.Option("--calendar", help="use this calendar")] = None,
+    no_calendar: Annotated[bool, typer.Option("--no-calendar", help="drop the calendar")] = False,
+    only: Annotated[
+        bool | None,
+        typer.Option("--only/--except", help="run on the calendar's days only, or skip them"),
+    ] = None,
+    missed: Annotated[
+        MissedPolicy | None, typer.Option("--missed", help="skip, or run_once at start")
+    ] = None,
+    output: OutputOpt = Format.TABLE,
+) -> None:
+    """Change only the options given; they mean what they mean for add, and are checked
+    the same way (a bad cron or zone, an unknown target or calendar, a conflict: refused,
+    nothing changed). New times fire from now on: runs they would have made earlier are
+    not replayed."""
+    if calendar and no_calendar:
+        raise CliError("--calendar and --no-calendar: give one", ExitCode.USAGE)
+    body: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "action": action.value if action else None,
+            "target": target,
+            "at": at,
+            "weekdays": [weekdays] if weekdays else None,
+            "time": time,
+            "cron": cron,
+            "zone": zone,
+            "calendar": calendar,
+            "calendar_mode": None if only is None else ("only" if only else "skip"),
+            "missed": missed.value if missed else None,
+        }.items()
+        if v is not None
+    }
+    if no_calendar:
+        body["calendar"] = None
+    if not body:
+        raise CliError("nothing to change: give at least one option (see --help)", ExitCode.USAGE)
+    _change(ctx, name, body, output, "changed schedule")
 
 
 @app.command("remove")

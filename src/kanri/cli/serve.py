@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from kanri.cli import logs
+from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.output import err
 from kanri.cli.runner import check_listen, prepare_data, restrict_new_files, run_server
 from kanri.settings import DEFAULT_PORT, Settings
@@ -36,9 +37,26 @@ def serve(
         float, typer.Option(help="seconds between power-state sweeps", min=0.5)
     ] = 10.0,
     workers: Annotated[int, typer.Option(help="driver calls in flight at once", min=1)] = 32,
+    monitor_interval: Annotated[
+        float, typer.Option(help="seconds between two health/SEL polls of one BMC", min=0.5)
+    ] = 30.0,
+    push_url: Annotated[
+        str | None,
+        typer.Option(
+            help="this manager's URL as the BMCs reach it (e.g. http://10.0.0.5:8642): "
+            "BMCs then push their events here [env KANRI_PUSH_URL]; without it, BMCs that "
+            "offer an SSE stream are read that way, and polling covers the rest",
+            envvar="KANRI_PUSH_URL",
+        ),
+    ] = None,
     log_level: Annotated[LogLevel, typer.Option(help="how much to log")] = LogLevel.INFO,
+    bmc_timeout: Annotated[
+        float,
+        typer.Option(help="seconds a BMC has to answer a request before it failed", min=0.5),
+    ] = 30.0,
 ) -> None:
-    """Run the manager: the REST API and the power-state sync loop. Ctrl-C stops it.
+    """Run the manager: the REST API, the power-state sync loop, the monitor (health, SEL,
+    pushed events), schedules, jobs and rules' actions. Ctrl-C stops it.
 
     The database is SQLite in the data directory unless KANRI_DATABASE_URL names another
     (postgresql+psycopg://...). At first start an admin API token is written to
@@ -48,7 +66,10 @@ def serve(
     import uvicorn
 
     from kanri.api.app import create_app
+    from kanri.drivers.base import DriverOptions
+    from kanri.engine.intake import IntakeOptions
     from kanri.engine.manager import Manager, ManagerOptions
+    from kanri.engine.monitor import MonitorOptions
     from kanri.engine.sync import SyncOptions
 
     # Everything that can be checked is, before a Manager migrates, connects and syncs.
@@ -56,9 +77,16 @@ def serve(
     settings = Settings.from_env(data_dir)
     prepare_data(settings)
     logs.configure(log_level)
-    manager = Manager(
-        settings, ManagerOptions(workers=workers, sync=SyncOptions(interval=sync_interval))
+    if push_url is not None and not push_url.startswith(("http://", "https://")):
+        raise CliError(f"--push-url must be an http(s) URL, not {push_url!r}", ExitCode.USAGE)
+    options = ManagerOptions(
+        workers=workers,
+        drivers=DriverOptions(read_timeout=bmc_timeout),
+        sync=SyncOptions(interval=sync_interval),
+        monitor=MonitorOptions(interval=monitor_interval),
+        intake=IntakeOptions(push_url=push_url),
     )
+    manager = Manager(settings, options)
     shown = f"[{host}]" if ":" in host else host
     err.print(escape(f"kanri API on http://{shown}:{port}  (token: {settings.token_file})"))
     config = uvicorn.Config(

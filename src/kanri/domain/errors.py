@@ -19,6 +19,10 @@ class Invalid(KanriError):
     pass
 
 
+class TimedOut(KanriError):
+    """Waited as long as asked, and the target did not get there (a job step's wait)."""
+
+
 class BmcError(KanriError):
     """A BMC could not do what was asked. ``str()`` is one line for an operator."""
 
@@ -42,3 +46,24 @@ class BmcProtocolError(BmcError):
 
 class SystemNotFound(BmcError):
     """The BMC does not manage a system with that id (any more)."""
+
+
+class NotifyError(KanriError):
+    """A rule's action failed: a notification not delivered, a command that failed, a job
+    not accepted. ``retry`` says whether trying again later may help."""
+
+    retry = True
+
+
+class NotifyRefused(NotifyError):
+    """The peer answered and said no (SMTP 5xx, HTTP 4xx, bad credentials): not retried."""
+
+    retry = False
+
+
+class NotifyUnreachable(NotifyError):
+    """No answer: connection refused, DNS failure, TLS failure."""
+
+
+class NotifyTimedOut(NotifyError):
+    """The peer (or the command) did not finish within the timeout."""

@@ -114,3 +114,12 @@ class FaultEvent:
     acked_by: str | None = None
     acked_at: datetime | None = None
     cleared_at: datetime | None = None
+
+
+class Change(StrEnum):
+    """What an observation did to a stored event: what rules and watchers react to."""
+
+    NEW = "new"
+    GREW = "grew"  # one more observation, same severity
+    ESCALATED = "escalated"  # one more observation, and the severity went up
+    CLEARED = "cleared"

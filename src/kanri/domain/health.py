@@ -54,6 +54,9 @@ class HealthReport:
     # Entries newer than the cursor the caller passed, oldest first.
     sel: tuple[SelEntry, ...] = ()
     sensors: tuple[SensorReading, ...] = ()
+    # Where the SEL was read up to: pass it back as the next poll's ``sel_after``.
+    # None: the system has no SEL the driver can read; "": the log was read and empty.
+    sel_cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +74,6 @@ class PushedEvent:
     at: datetime | None = None
     args: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
+    # The SSE ``id:`` of the frame that carried it ("" when pushed by POST): pass the last
+    # one back to ``stream`` as ``last_event_id`` to resume after it.
+    stream_id: str = ""

@@ -66,6 +66,11 @@ STEP_MOVES: dict[StepState, frozenset[StepState]] = {
 }
 
 
+# A failed step's ``result`` may say how it failed: ``{"failure": TIMEOUT}`` when it waited
+# its ``timeout`` and the target did not get there (the CLI exits 7 for it, not 1).
+TIMEOUT = "timeout"
+
+
 class BadMove(Conflict):
     """A state change the tables do not allow."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kanri.domain.faults import Observation, Severity, Source
-from kanri.domain.health import HealthReport, SelEntry
+from kanri.domain.health import HealthReport, PushedEvent, SelEntry
 from kanri.domain.states import Health
 
 COMPONENT = "hw.component"
@@ -62,11 +62,14 @@ def compare(
     cursor: str | None,
     now: datetime,
     source: Source = Source.POLL,
+    own_rollup: bool = True,
 ) -> tuple[list[Observation], MonitorMemory]:
     """Observations for what changed between ``before`` and ``report``, and the new memory.
 
     On the first poll of a machine (``before.known`` false) a part already bad is raised
     (it is bad now, whoever missed it), but SEL lines written before kanri watched are not.
+    ``own_rollup`` false (a partition, whose health is its host's): a bad rollup with no
+    part of its own to blame is the host's event, not one more of the partition's.
     """
     observations: list[Observation] = []
     claimed: set[str] = set()  # SEL ids that went to a part's observation
@@ -105,7 +108,7 @@ def compare(
                 )
             )
     observations.extend(_loose_sel(target, sel, claimed, report, now, source))
-    if not any(o.kind == COMPONENT and not o.clears for o in observations):
+    if own_rollup and not any(o.kind == COMPONENT and not o.clears for o in observations):
         observations.extend(_rollup(target, before, report, now, source))
     return observations, MonitorMemory.after(report, cursor)
 
@@ -172,3 +175,39 @@ def _rollup(
             )
         ]
     return []
+
+
+def pushed(target: str, event: PushedEvent, source: Source, now: datetime) -> Observation | None:
+    """What a pushed or streamed event says, keyed like a poll's observation of the same
+    part so that both grow one event; None for news kanri reads elsewhere (power changes,
+    informational lines)."""
+    if event.component:
+        if event.severity is Health.OK:
+            return Observation(
+                target=target,
+                kind=COMPONENT,
+                severity=Severity.INFO,
+                message=event.message,
+                source=source,
+                seen_at=now,
+                component=event.component,
+                clears=True,
+                details={"message_id": event.message_id, "event_id": event.event_id},
+            )
+        kind = COMPONENT
+    elif _bad(event.severity):
+        kind = SEL
+    else:
+        return None
+    if not _bad(event.severity):
+        return None
+    return Observation(
+        target=target,
+        kind=kind,
+        severity=severity_of(event.severity),
+        message=event.message,
+        source=source,
+        seen_at=now,
+        component=event.component,
+        details={"message_id": event.message_id, "event_id": event.event_id},
+    )

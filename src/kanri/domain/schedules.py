@@ -300,6 +300,7 @@ class StoredSchedule:
     schedule: Schedule
     target_kind: str  # "machine" or "group"
     created_at: datetime
+    runs_from: datetime  # runs due after this fire: made, last enabled or given new times
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ libvirt object. Every driver method may block: callers run them in a worker pool
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from kanri.domain.errors import (
     BmcAuthFailed,
@@ -17,7 +18,9 @@ from kanri.domain.errors import (
     BmcUnreachable,
     SystemNotFound,
 )
+from kanri.domain.health import HealthReport, PushedEvent
 from kanri.domain.model import Bmc, SystemInventory
+from kanri.domain.notify import Notification
 from kanri.domain.states import BootTarget, Health, PowerAction, PowerState
 from kanri.domain.storage import HostGroup, StorageArray, Volume
 
@@ -28,6 +31,7 @@ __all__ = [
     "DriverError",
     "DriverOptions",
     "InventoryDriver",
+    "MonitorDriver",
     "PowerDriver",
     "StorageDriver",
     "SystemNotFound",
@@ -126,5 +130,61 @@ class StorageDriver(Protocol):
     def map_volume(self, array: StorageArray, group_id: str, volume_id: str, lun: int) -> None: ...
 
     def unmap_volume(self, array: StorageArray, group_id: str, volume_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Sends one notification (e-mail, webhook, syslog) to the destination it names.
+
+    Returns a short receipt for the delivery's attempt log. Raises
+    :class:`~kanri.domain.errors.NotifyRefused` when the peer said no (not retried),
+    :class:`~kanri.domain.errors.NotifyUnreachable` / ``NotifyTimedOut`` /
+    ``NotifyError`` when trying again later may help.
+    """
+
+    def send(self, message: Notification) -> str: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class MonitorDriver(Protocol):
+    """Health, the system event log and pushed events of the systems behind a BMC.
+
+    Subscriptions and the stream are per BMC (one EventService serves all its systems);
+    a pushed event names its system when the driver can tell (``PushedEvent.system_id``).
+    """
+
+    def poll(self, bmc: Bmc, system_id: str, sel_after: str | None) -> HealthReport:
+        """Rollup, power, components, cheap sensor readings, and the SEL entries written
+        after ``sel_after`` (the ``sel_cursor`` of the previous report; None on a first
+        poll: no entries, only the cursor). A cleared or wrapped log loses no new entry
+        and repeats no old one."""
+        ...
+
+    def subscribe(self, bmc: Bmc, destination: str, context: str) -> str:
+        """A new event subscription POSTing to ``destination`` with ``context``; its URI."""
+        ...
+
+    def unsubscribe(self, bmc: Bmc, uri: str) -> None:
+        """End a subscription; one that is not there (any more) is fine."""
+        ...
+
+    def subscriptions(self, bmc: Bmc) -> list[tuple[str, str, str]]:
+        """(uri, destination, context) of every subscription the BMC holds."""
+        ...
+
+    def stream(
+        self, bmc: Bmc, last_event_id: str | None, stop: threading.Event
+    ) -> Iterator[PushedEvent]:
+        """The BMC's event stream, after ``last_event_id`` when given; ends when ``stop``
+        is set or the stream ends. :class:`BmcProtocolError` when there is no stream."""
+        ...
+
+    def parse_event(self, bmc: Bmc, body: dict[str, Any]) -> list[PushedEvent]:
+        """One pushed event document as PushedEvents (an unparseable one: [])."""
+        ...
 
     def close(self) -> None: ...

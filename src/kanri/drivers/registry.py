@@ -13,7 +13,14 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol, TypeVar, cast
 
 from kanri.domain.errors import Invalid
-from kanri.drivers.base import DriverOptions, InventoryDriver, PowerDriver, StorageDriver
+from kanri.drivers.base import (
+    DriverOptions,
+    InventoryDriver,
+    MonitorDriver,
+    Notifier,
+    PowerDriver,
+    StorageDriver,
+)
 
 T = TypeVar("T")
 
@@ -82,9 +89,18 @@ class Drivers:
     def inventory(self, name: str) -> InventoryDriver:
         return cast(InventoryDriver, self._get("inventory", name))
 
+    def monitor(self, name: str) -> MonitorDriver:
+        """A health/event monitor driver (``kanri.drivers.monitor``), usually named like
+        the machine's power driver."""
+        return cast(MonitorDriver, self._get("monitor", name))
+
     def storage(self, name: str) -> StorageDriver:
         """A storage array driver (its own family: ``kanri.drivers.storage``)."""
         return cast(StorageDriver, self._get("storage", name))
+
+    def notifier(self, name: str) -> Notifier:
+        """A notifier (its own family: ``kanri.drivers.notify``): smtp, webhook, syslog."""
+        return cast(Notifier, self._get("notify", name))
 
     def check(self, name: str) -> None:
         """Raise :class:`Invalid` unless ``name`` implements every capability."""

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from kanri.domain.cascade import Node
-from kanri.domain.errors import KanriError
+from kanri.domain.errors import KanriError, TimedOut
 from kanri.domain.jobs import Step
 from kanri.domain.model import Machine
 from kanri.domain.states import PowerAction, PowerState, SystemKind
@@ -123,14 +123,14 @@ def stop_step(context: JobContext, step: Step) -> dict[str, Any]:
         out["power"] = PowerState.OFF.value
         return out
     if force_after is None:
-        raise KanriError(f"{name} is not off after {timeout:g}s")
+        raise TimedOut(f"{name} is not off after {timeout:g}s")
     forced = context.power.set(
         name, PowerAction.FORCE_OFF, who=f"{who} (forced)", job=context.job_id
     )
     out["forced"] = forced.sent
     out["forced_after"] = force_after
     if not _wait_for(context, name, _OFF, timeout):
-        raise KanriError(f"{name} is not off {timeout:g}s after it was forced off")
+        raise TimedOut(f"{name} is not off {timeout:g}s after it was forced off")
     out["power"] = PowerState.OFF.value
     return out
 

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kanri.domain.errors import KanriError
-from kanri.domain.jobs import Job, JobState, Step, StepState, outcome
+from kanri.domain.errors import KanriError, TimedOut
+from kanri.domain.jobs import TIMEOUT, Job, JobState, Step, StepState, outcome
 
 if TYPE_CHECKING:
     from kanri.engine.jobs import JobService
@@ -36,8 +36,9 @@ class Stopped(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PausePoint:
-    """``KIND:INDEX`` (after the step is journaled done) or ``KIND:INDEX:acted`` (after the
-    action, before it is journaled done)."""
+    """``KIND:INDEX`` (after the step is journaled done), ``KIND:INDEX:acted`` (after the
+    action, before it is journaled done) or ``KIND:INDEX:started`` (after it is journaled
+    started, before the action)."""
 
     kind: str
     index: int
@@ -50,10 +51,10 @@ class PausePoint:
             return None
         parts = raw.split(":")
         if len(parts) not in (2, 3) or not parts[1].isdigit():
-            raise KanriError(f"{PAUSE_ENV}={raw!r}: use KIND:INDEX or KIND:INDEX:acted")
+            raise KanriError(f"{PAUSE_ENV}={raw!r}: use KIND:INDEX or KIND:INDEX:PHASE")
         phase = parts[2] if len(parts) == 3 else "done"
-        if phase not in ("done", "acted"):
-            raise KanriError(f"{PAUSE_ENV}={raw!r}: the phase is 'done' or 'acted'")
+        if phase not in ("started", "acted", "done"):
+            raise KanriError(f"{PAUSE_ENV}={raw!r}: the phase is 'started', 'acted' or 'done'")
         return cls(parts[0], int(parts[1]), phase)
 
 
@@ -193,14 +194,19 @@ class JobRunner:
         started = self.repo.step_start(job.id, step.index)
         if started is None:  # cancelled meanwhile
             return
+        self._maybe_pause(job, step, "started")
         try:
             result = action.run(self.service.context(job.id), started)
         except Stopped:
             raise
         except KanriError as exc:
-            self.repo.step_end(job.id, step.index, StepState.FAILED, error=str(exc))
+            # A step that waited in vain says so in its result: `--wait` exits 7 for it.
+            failure = {"failure": TIMEOUT} if isinstance(exc, TimedOut) else None
+            self.repo.step_end(job.id, step.index, StepState.FAILED, failure, str(exc))
             return
         except Exception as exc:
+            if self.stop.is_set():  # e.g. the driver pool shut down under it: leave it started
+                raise Stopped from exc
             log.exception("job %s step %s failed", job.id, step.index)
             self.repo.step_end(
                 job.id, step.index, StepState.FAILED, error=f"{type(exc).__name__}: {exc}"

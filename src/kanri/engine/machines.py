@@ -70,6 +70,7 @@ class MachineService:
             return self.repo.update_inventory(name, fresh)
 
     def rename(self, name: str, new_name: str) -> Machine:
+        """Refused (:class:`Conflict`) while an operation or a live job holds the machine."""
         check_name(new_name)
         if new_name == name:
             return self.repo.get_machine(name)
@@ -77,6 +78,9 @@ class MachineService:
             return self.repo.rename_machine(name, new_name)
 
     def remove(self, name: str) -> None:
+        """Forget the machine (its power is left as it is). Refused (:class:`Conflict`,
+        naming the job or the schedules) while an operation or a live job holds it, or a
+        schedule acts on it, itself or through a group; it leaves groups no schedule uses."""
         with self.locks.hold(name, "remove"):
             self.repo.remove_machine(name)
         log.info("removed machine %s", name)

@@ -14,13 +14,20 @@ from kanri.domain.errors import KanriError
 from kanri.drivers.base import DriverOptions
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
+from kanri.engine.delivery import DeliveryOptions
+from kanri.engine.delivery_setup import build_delivery
+from kanri.engine.events import EventService
 from kanri.engine.groups import GroupService
+from kanri.engine.intake import Intake, IntakeOptions
 from kanri.engine.job_setup import build_job_service
 from kanri.engine.jobs import JobOptions
 from kanri.engine.locks import TargetLocks
 from kanri.engine.machines import MachineService
+from kanri.engine.monitor import Monitor, MonitorOptions
 from kanri.engine.power import PowerService
-from kanri.engine.scheduler import Scheduler, SchedulerOptions
+from kanri.engine.reactions import Reactions
+from kanri.engine.rules import RuleService
+from kanri.engine.scheduler import Scheduler, SchedulerOptions, clock_from_env
 from kanri.engine.schedules import ScheduleService
 from kanri.engine.storage import StorageService
 from kanri.engine.sync import PowerSync, SyncOptions
@@ -29,7 +36,9 @@ from kanri.settings import Settings
 from kanri.store import migrate
 from kanri.store.db import Database
 from kanri.store.jobs_repo import JobRepository
+from kanri.store.monitor_repo import MonitorRepository
 from kanri.store.repo import Repository
+from kanri.store.rules_repo import RulesRepository
 from kanri.store.schedules_repo import SchedulesRepository
 from kanri.store.secrets import Secrets
 from kanri.store.storage_repo import StorageRepository
@@ -47,6 +56,11 @@ class ManagerOptions:
     jobs: JobOptions = field(default_factory=JobOptions)
     schedules: SchedulerOptions = field(default_factory=SchedulerOptions)
     run_scheduler: bool = True
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+    run_delivery: bool = True  # carry out rules' actions (docs/notifications.md)
+    monitor: MonitorOptions = field(default_factory=MonitorOptions)
+    intake: IntakeOptions = field(default_factory=IntakeOptions)
+    run_monitor: bool = True  # poll health and SEL, take pushed events (docs/monitoring.md)
 
 
 class Manager:
@@ -90,8 +104,35 @@ class Manager:
         # Groups and power schedules (docs/schedules.md): each due run becomes a power job.
         schedules_store = SchedulesRepository(self.db)
         self.groups = GroupService(schedules_store, self.repo)
-        self.schedules = ScheduleService(schedules_store, self.groups, self.repo)
-        self.scheduler = Scheduler(self.schedules, self.jobs, self.options.schedules)
+        clock = clock_from_env()  # the system clock (tests may shift it: docs/schedules.md)
+        self.schedules = ScheduleService(schedules_store, self.groups, self.repo, clock)
+        self.scheduler = Scheduler(self.schedules, self.jobs, self.options.schedules, clock)
+        # Rules and maintenance (docs/rules.md): which rules fire for a change to an event.
+        self.rules = RuleService(
+            RulesRepository(self.db), self.repo, self.groups, lambda: getattr(self, "events", None)
+        )
+        # Fault events (docs/events.md): observations grow, clear or open stored events.
+        self.events = EventService(self.repo.events, self.repo)
+        # Rules' actions, carried out durably: event change -> rules -> deliveries.
+        self.delivery = build_delivery(
+            self.db, self.drivers, self.jobs, self.rules.store, self.groups, self.options.delivery
+        )
+        self.reactions = Reactions(self.events, self.rules, self.delivery)
+        self.sync.observe = self.events.observe
+        # Monitoring (docs/monitoring.md): its polls have a pool of their own, like the sync.
+        self.monitor_calls = DriverCalls(self.options.monitor.workers)
+        monitor_store = MonitorRepository(self.db)
+        self.monitor = Monitor(
+            self.repo,
+            monitor_store,
+            self.drivers,
+            self.monitor_calls,
+            self.events,
+            self.options.monitor,
+        )
+        self.intake = Intake(
+            self.repo, monitor_store, self.drivers, self.events, self.monitor, self.options.intake
+        )
         with _starting(f"the token file {settings.token_file}"):
             self.admin_token = ensure_admin_token(self.repo, settings.token_file)
 
@@ -101,13 +142,25 @@ class Manager:
         self.jobs.start()
         if self.options.run_scheduler:
             self.scheduler.start()
+        self.reactions.start()
+        if self.options.run_delivery:
+            self.delivery.start()
+        if self.options.run_monitor:
+            self.monitor.start()
+            self.intake.start()
         log.info("manager started on %s", self.db.engine.url.render_as_string(hide_password=True))
 
     def stop(self) -> None:
+        self.intake.stop()
+        self.monitor.stop()
+        self.events.stop()  # ends the live event streams
         self.sync.stop()
         self.scheduler.stop()
+        self.reactions.stop()
+        self.delivery.stop()
         self.jobs.stop()
         self.job_calls.shutdown()
+        self.monitor_calls.shutdown()
         self.calls.shutdown()
         self.operator_calls.shutdown()
         self.drivers.close()  # logs out of every BMC session

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from kanri.domain import cascade
-from kanri.domain.errors import BmcError, BmcUnreachable, Invalid, KanriError
+from kanri.domain.errors import BmcError, BmcUnreachable, Invalid, TimedOut
 from kanri.domain.jobs import Step, StepSpec
 from kanri.domain.states import PowerAction, PowerState
 from kanri.engine import cascade_job
@@ -142,7 +142,7 @@ def _settle(context: JobContext, name: str, want: PowerState, timeout: float) ->
         if power is want:
             return power
         if time.monotonic() > deadline:
-            raise KanriError(f"{name} is {power.value} after {timeout:g}s (want {want.value})")
+            raise TimedOut(f"{name} is {power.value} after {timeout:g}s (want {want.value})")
         if context.stopping.wait(context.options.settle_poll):
             raise Stopped
 

@@ -1,5 +1,6 @@
-"""Power schedules and calendars in the manager: checked before they are stored (zone,
-rule, target, calendar, conflicts with other schedules), and their coming runs."""
+"""Power schedules and calendars in the manager: checked as they are stored (zone, rule,
+target, calendar, conflicts with other schedules, under the store's schedule lock), changed
+(edit, enable, disable) the same way, and their coming runs."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from kanri.domain.calendars import Calendar
-from kanri.domain.errors import Conflict, Invalid, NotFound
-from kanri.domain.schedules import (
-    Once,
-    Run,
-    Schedule,
-    StoredSchedule,
-    check_zone,
-    clash,
-    next_runs,
+from kanri.domain.errors import Invalid
+from kanri.domain.schedule_book import (
+    ScheduleBook,
+    ScheduleChange,
+    apply_change,
+    check_schedule,
+    differences,
 )
+from kanri.domain.schedules import Run, Schedule, StoredSchedule, check_zone, next_runs
 from kanri.engine.groups import GroupService
 from kanri.store.repo import Repository
 from kanri.store.schedules_repo import SchedulesRepository
@@ -79,19 +79,15 @@ class ScheduleService:
 
     def add(self, schedule: Schedule) -> StoredSchedule:
         """Store ``schedule`` once everything it names exists and it does not ask another
-        action of a target at a minute another schedule acts on it."""
+        action of a target at a minute another schedule acts on it. The check runs in the
+        transaction that stores it, under the schedules' write lock."""
         now = self.clock()
         check_zone(schedule.zone)
-        calendar = self.calendar_of(schedule)  # NotFound for an unknown calendar
-        targets = set(self.groups.expand([schedule.target]))  # NotFound for an unknown one
-        if isinstance(schedule.rule, Once) and not next_runs(schedule, calendar, now, 1):
-            raise Invalid(
-                f"{schedule.rule.at:%Y-%m-%d %H:%M} in {schedule.zone} is in the past"
-                + (" or excluded by the calendar" if calendar else "")
-                + ": the schedule would never run"
-            )
-        self._check_conflicts(schedule, calendar, targets, now)
-        stored = self.store.add_schedule(schedule, created_at=now)
+
+        def check(book: ScheduleBook) -> None:
+            check_schedule(schedule, book, now)
+
+        stored = self.store.add_schedule(schedule, created_at=now, check=check)
         self.repo.add_event(
             "schedule.added", "info", schedule.target,
             f"added schedule {schedule.name}: {schedule.action.value} {schedule.target} "
@@ -99,27 +95,37 @@ class ScheduleService:
         )  # fmt: skip
         return stored
 
-    def _check_conflicts(
-        self, schedule: Schedule, calendar: Calendar | None, targets: set[str], now: datetime
-    ) -> None:
-        for other in self.store.schedules():
-            o = other.schedule
-            if o.action == schedule.action or not o.enabled:
-                continue
-            try:
-                shared = targets & set(self.groups.expand([o.target]))
-            except NotFound:
-                continue
-            if not shared:
-                continue
-            at = clash(schedule, calendar, o, self.calendar_of(o), now)
-            if at is not None:
-                local = at.astimezone(check_zone(schedule.zone))
-                raise Conflict(
-                    f"schedule {o.name} does {o.action.value} on {', '.join(sorted(shared))} "
-                    f"at the same minute ({local:%Y-%m-%d %H:%M} {schedule.zone}) that this "
-                    f"one would {schedule.action.value} it: pick another time, or remove {o.name}"
-                )
+    def change(self, name: str, change: ScheduleChange) -> StoredSchedule:
+        """Change only the given fields, checked exactly like :meth:`add` (an enabled result
+        against the other enabled schedules); nothing changes when a check fails. New times,
+        or enabling a disabled schedule, fire only runs due from now on: runs missed while
+        it was disabled are not replayed."""
+        now = self.clock()
+
+        def decide(current: StoredSchedule, book: ScheduleBook) -> Schedule:
+            changed = apply_change(current.schedule, change)
+            check_schedule(changed, book, now, own_id=current.id)
+            return changed
+
+        before, after = self.store.change_schedule(name, decide, now)
+        changes = differences(before.schedule, after.schedule)
+        if changes and all(c.startswith("enabled:") for c in changes):
+            verb = "enabled" if after.schedule.enabled else "disabled"
+            self.repo.add_event(
+                f"schedule.{verb}", "info", after.schedule.target, f"{verb} schedule {name}"
+            )
+        elif changes:
+            self.repo.add_event(
+                "schedule.changed", "info", after.schedule.target,
+                f"changed schedule {name}: {'; '.join(changes)}", {"changes": changes},
+            )  # fmt: skip
+        return after
+
+    def enable(self, name: str) -> StoredSchedule:
+        return self.change(name, ScheduleChange(enabled=True))
+
+    def disable(self, name: str) -> StoredSchedule:
+        return self.change(name, ScheduleChange(enabled=False))
 
     def schedules(self) -> list[StoredSchedule]:
         return self.store.schedules()

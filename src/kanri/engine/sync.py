@@ -2,7 +2,9 @@
 
 A reading that did not change costs no database write. A settled reading that differs
 from what kanri last set is recorded once as a ``power.drift`` event, and a machine whose
-BMC fails several polls in a row becomes unreachable, once, as an event too.
+BMC fails several polls in a row becomes unreachable, once, as an event too. A machine a
+command is settling on, or a live job holds (a cascade stops and starts it step by step),
+is in transition: its reading is recorded, and is no drift.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ import random
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from kanri.domain.errors import NotFound
+from kanri.domain.faults import Observation, Severity, Source
 from kanri.domain.model import Bmc, Machine
+from kanri.domain.monitoring import UNREACHABLE
 from kanri.domain.states import PowerState
 from kanri.drivers.base import BmcUnreachable, DriverError
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
+from kanri.store.jobs_repo import JobRepository
 from kanri.store.repo import Repository
 
 log = logging.getLogger(__name__)
@@ -61,6 +67,11 @@ class PowerSync:
         self.drivers = drivers
         self.calls = calls
         self.options = options or SyncOptions()
+        # Which live job holds a machine (the store's target locks, leases not expired).
+        self.job_holder: Callable[[str], int | None] = JobRepository(repo.db).holder
+        # The event service's observe (set by the manager): unreachable BMCs become events
+        # that clear; without it they are plain records.
+        self.observe: Callable[[Observation], object] | None = None
         self._failures: dict[str, int] = {}
         self._drift_reported: set[str] = set()
         self._out: set[str] = set()  # machines whose read is still in the pool
@@ -166,26 +177,44 @@ class PowerSync:
             self.repo.record_power(name, power, reachable=True)
             stats.changed += 1
             if not machine.reachable:
+                self._observe(name, f"{name} answers again", cleared=True)
                 self._event(stats, "bmc.reachable", "info", name, f"{name} answers again")
-        desired = machine.desired_power
-        commanded = machine.power_commanded_at
-        in_transition = commanded is not None and (
-            datetime.now(UTC) - commanded < timedelta(seconds=self.options.settle_grace)
-        )
-        if desired is None or not power.settled or in_transition:
-            return
-        if power != desired and name not in self._drift_reported:
-            self._drift_reported.add(name)
-            self._event(
-                stats,
-                "power.drift",
-                "warning",
-                name,
-                f"{name} is {power.value} but kanri last set it {desired.value}",
-                {"observed": power.value, "desired": desired.value},
-            )
-        elif power == desired:
+        if self._settled_off_target(machine, power):
+            desired = None if name in self._drift_reported else self._drifted(name, power)
+            if desired is not None:
+                self._drift_reported.add(name)
+                self._event(
+                    stats,
+                    "power.drift",
+                    "warning",
+                    name,
+                    f"{name} is {power.value} but kanri last set it {desired.value}",
+                    {"observed": power.value, "desired": desired.value},
+                )
+        elif power == machine.desired_power:
             self._drift_reported.discard(name)
+
+    def _settled_off_target(self, machine: Machine, power: PowerState) -> bool:
+        """A settled reading that differs from what kanri last set, with no command of
+        kanri's settling on the machine (as ``machine`` was read)."""
+        desired = machine.desired_power
+        if desired is None or not power.settled or power == desired:
+            return False
+        commanded = machine.power_commanded_at
+        return commanded is None or (
+            datetime.now(UTC) - commanded >= timedelta(seconds=self.options.settle_grace)
+        )
+
+    def _drifted(self, name: str, power: PowerState) -> PowerState | None:
+        """What kanri set, as stored now, if ``power`` is drift after all; None while a live job
+        holds it (a cascade acts on it step by step) or a command came after the sweep read
+        the store. Asked only of a reading that looks like drift: rare, and never a write."""
+        job = self.job_holder(name)
+        if job is not None:
+            log.debug("%s reads %s while job %s holds it: not drift", name, power.value, job)
+            return None
+        fresh = self.repo.get_machine(name)
+        return fresh.desired_power if self._settled_off_target(fresh, power) else None
 
     def _failed(self, machine: Machine, exc: DriverError, stats: SweepStats) -> None:
         name = machine.name
@@ -195,14 +224,33 @@ class PowerSync:
         if count == self.options.unreachable_after and machine.reachable:
             self.repo.record_power(name, machine.power, reachable=False)
             stats.changed += 1
-            self._event(
-                stats,
-                "bmc.unreachable",
-                "error",
-                name,
-                f"{name}: BMC failed {count} polls in a row: {exc.reason}",
-                {"bmc": exc.bmc_url, "reason": exc.reason, "error": type(exc).__name__},
+            message = f"{name}: BMC failed {count} polls in a row: {exc.reason}"
+            details = {"bmc": exc.bmc_url, "reason": exc.reason, "error": type(exc).__name__}
+            if self.observe is None:
+                self._event(stats, UNREACHABLE, "critical", name, message, details)
+            else:
+                self._observe(name, message, details=details)
+                stats.events.append(UNREACHABLE)
+
+    def _observe(
+        self, name: str, message: str, details: dict[str, str] | None = None, cleared: bool = False
+    ) -> None:
+        """An unreachable BMC is a condition: one event, cleared when it answers again (and
+        rules may act on it), when the manager has an event service."""
+        if self.observe is None:
+            return
+        self.observe(
+            Observation(
+                target=name,
+                kind=UNREACHABLE,
+                severity=Severity.INFO if cleared else Severity.CRITICAL,
+                message=message,
+                source=Source.POLL,
+                seen_at=datetime.now(UTC),
+                clears=cleared,
+                details=dict(details or {}),
             )
+        )
 
     def _event(
         self,

@@ -16,8 +16,19 @@ from kanri.domain.model import Bmc, FcPort, Machine, Nic, SystemInventory
 from kanri.domain.naming import check_name
 from kanri.domain.states import Health, PowerState, SystemKind
 from kanri.store.db import Database
+from kanri.store.events_repo import EventsRepository
 from kanri.store.secrets import Secrets
-from kanri.store.tables import ApiTokenRow, BmcRow, EventRow, MachineRow, utcnow
+from kanri.store.tables import (
+    ApiTokenRow,
+    BmcRow,
+    EventRow,
+    GroupMemberRow,
+    GroupRow,
+    MachineRow,
+    ScheduleRow,
+    TargetLockRow,
+    utcnow,
+)
 
 
 def _machine(row: MachineRow) -> Machine:
@@ -72,6 +83,7 @@ class Repository:
     def __init__(self, db: Database, secrets: Secrets) -> None:
         self.db = db
         self.secrets = secrets
+        self.events = EventsRepository(db)  # fault events (store/events_repo.py)
 
     # machines ---------------------------------------------------------------------------
 
@@ -190,9 +202,48 @@ class Repository:
                 out.extend((_machine(m), bmc) for m in bmc_row.machines)
             return out
 
+    @staticmethod
+    def _check_no_job(session: Session, name: str, *others: str) -> None:
+        """Conflict while a live job holds ``name`` (or ``others``): its steps act by name.
+        An expired lease is no hold (its manager died; the lock is free to take)."""
+        job = session.scalars(
+            select(TargetLockRow.job_id)
+            .where(TargetLockRow.target.in_([name, *others]), TargetLockRow.expires_at > utcnow())
+            .order_by(TargetLockRow.job_id)
+        ).first()
+        if job is not None:
+            raise Conflict(
+                f"{name} is busy (held by job {job}); try again when that ends "
+                f"(kanri job show {job})"
+            )
+
+    @staticmethod
+    def _check_no_schedule(session: Session, row: MachineRow) -> None:
+        """Conflict while a schedule acts on the machine, itself or through a group: a
+        removal must not silently delete a schedule or change what it powers."""
+        users = [
+            f"{s} (through group {g})" if g else s
+            for s, g in session.execute(
+                select(ScheduleRow.name, GroupRow.name)
+                .outerjoin(GroupRow, GroupRow.id == ScheduleRow.group_id)
+                .outerjoin(GroupMemberRow, GroupMemberRow.group_id == GroupRow.id)
+                .where((ScheduleRow.machine_id == row.id) | (GroupMemberRow.machine_id == row.id))
+                .order_by(ScheduleRow.name)
+            ).all()
+        ]
+        if users:
+            raise Conflict(
+                f"{row.name} is used by schedule(s) {', '.join(users)}: remove the schedule "
+                f"or take {row.name} out of the group first"
+            )
+
     def remove_machine(self, name: str) -> None:
+        """Forget a machine; it leaves its groups. Refused while a live job holds it or a
+        schedule acts on it (directly or through a group)."""
         with self.db.session() as session:
             row = self._row(session, name)
+            self._check_no_job(session, name)
+            self._check_no_schedule(session, row)
             # Lock the BMC (on PostgreSQL) so that two removes of its last two machines
             # cannot both see the other one still there and leave the BMC behind.
             bmc_row = session.scalars(
@@ -207,9 +258,12 @@ class Repository:
                 session.delete(bmc_row)
 
     def rename_machine(self, name: str, new_name: str) -> Machine:
+        """Refused while a live job holds the machine (its steps name it). Groups and
+        schedules follow the machine, not its name."""
         check_name(new_name)
         with self.db.session() as session:
             row = self._row(session, name)
+            self._check_no_job(session, name, new_name)
             if (
                 new_name != name
                 and session.scalars(
@@ -265,13 +319,7 @@ class Repository:
         message: str,
         details: dict[str, Any] | None = None,
     ) -> int:
-        with self.db.session() as session:
-            row = EventRow(
-                kind=kind, severity=severity, target=target, message=message, details=details or {}
-            )
-            session.add(row)
-            session.flush()
-            return row.id
+        return self.events.add_manager_event(kind, severity, target, message, details).id
 
     def list_events(self, target: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         with self.db.session() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, select
@@ -12,6 +13,7 @@ from kanri.domain.calendars import Calendar, CalendarMode
 from kanri.domain.errors import Conflict, Invalid, NotFound
 from kanri.domain.groups import Group, check_members
 from kanri.domain.naming import check_name
+from kanri.domain.schedule_book import ScheduleBook, timing_changed
 from kanri.domain.schedules import (
     RUN_TRANSITIONS,
     MissedPolicy,
@@ -23,6 +25,7 @@ from kanri.domain.schedules import (
 )
 from kanri.domain.states import PowerAction
 from kanri.store.db import Database
+from kanri.store.schedule_lock import lock_schedules, read_book
 from kanri.store.tables import (
     CalendarRow,
     GroupMemberRow,
@@ -217,42 +220,56 @@ class SchedulesRepository:
             missed=MissedPolicy(row.missed),
             enabled=row.enabled,
         )
-        return StoredSchedule(row.id, schedule, kind, row.created_at)
+        return StoredSchedule(row.id, schedule, kind, row.created_at, row.runs_from)
 
-    def add_schedule(self, schedule: Schedule, created_at: datetime) -> StoredSchedule:
+    def _book(self, session: Session) -> ScheduleBook:
+        rows = session.scalars(select(ScheduleRow).order_by(ScheduleRow.name)).all()
+        return read_book(session, tuple(self._stored(session, r) for r in rows))
+
+    def _write(self, session: Session, row: ScheduleRow, schedule: Schedule) -> None:
+        """Copy ``schedule`` into ``row``: its target (a machine, else a group) and its
+        calendar must exist."""
+        machine_id = session.scalars(
+            select(MachineRow.id).where(MachineRow.name == schedule.target)
+        ).first()
+        group_id = None
+        if machine_id is None:
+            group_id = session.scalars(
+                select(GroupRow.id).where(GroupRow.name == schedule.target)
+            ).first()
+            if group_id is None:
+                raise NotFound(f"no machine or group named {schedule.target!r}")
+        row.machine_id, row.group_id = machine_id, group_id
+        row.calendar_id = None
+        if schedule.calendar is not None:
+            row.calendar_id = self._calendar_row(session, schedule.calendar).id
+        row.action = schedule.action.value
+        row.rule = str(schedule.rule)
+        row.zone = schedule.zone
+        row.calendar_mode = schedule.calendar_mode.value
+        row.missed = schedule.missed.value
+        row.enabled = schedule.enabled
+
+    def add_schedule(
+        self,
+        schedule: Schedule,
+        created_at: datetime,
+        check: Callable[[ScheduleBook], None] | None = None,
+    ) -> StoredSchedule:
         """Store ``schedule``: its target (a machine, else a group) and its calendar must
-        exist. Conflicts between schedules are the engine's to check first."""
+        exist. ``check`` (the engine's conflict check) runs under the schedules' write lock
+        on what is stored at that moment, so a conflicting schedule added at the same time
+        is seen by one of the two."""
         with self.db.session() as session:
+            lock_schedules(session)
             if session.scalars(
                 select(ScheduleRow.id).where(ScheduleRow.name == schedule.name)
             ).first():
                 raise Conflict(f"a schedule named {schedule.name!r} already exists")
-            machine_id = session.scalars(
-                select(MachineRow.id).where(MachineRow.name == schedule.target)
-            ).first()
-            group_id = None
-            if machine_id is None:
-                group_id = session.scalars(
-                    select(GroupRow.id).where(GroupRow.name == schedule.target)
-                ).first()
-                if group_id is None:
-                    raise NotFound(f"no machine or group named {schedule.target!r}")
-            calendar_id = None
-            if schedule.calendar is not None:
-                calendar_id = self._calendar_row(session, schedule.calendar).id
-            row = ScheduleRow(
-                name=schedule.name,
-                action=schedule.action.value,
-                machine_id=machine_id,
-                group_id=group_id,
-                rule=str(schedule.rule),
-                zone=schedule.zone,
-                calendar_id=calendar_id,
-                calendar_mode=schedule.calendar_mode.value,
-                missed=schedule.missed.value,
-                enabled=schedule.enabled,
-                created_at=created_at,
-            )
+            if check is not None:
+                check(self._book(session))
+            row = ScheduleRow(name=schedule.name, created_at=created_at, runs_from=created_at)
+            self._write(session, row, schedule)
             session.add(row)
             try:
                 session.flush()
@@ -261,6 +278,30 @@ class SchedulesRepository:
                     f"a schedule named {schedule.name!r} was added at the same time"
                 ) from None
             return self._stored(session, row)
+
+    def change_schedule(
+        self,
+        name: str,
+        change: Callable[[StoredSchedule, ScheduleBook], Schedule],
+        at: datetime,
+    ) -> tuple[StoredSchedule, StoredSchedule]:
+        """Replace schedule ``name`` by what ``change`` makes of it (and checks), under the
+        schedules' write lock; (before, after). When its times change or it is enabled,
+        only runs due after ``at`` will fire."""
+        with self.db.session() as session:
+            lock_schedules(session)
+            row = session.scalars(select(ScheduleRow).where(ScheduleRow.name == name)).one_or_none()
+            if row is None:
+                raise NotFound(f"no schedule named {name!r}")
+            before = self._stored(session, row)
+            schedule = change(before, self._book(session))
+            if schedule.name != name:
+                raise Invalid("a schedule keeps its name: add a new one and remove this one")
+            self._write(session, row, schedule)
+            if timing_changed(before.schedule, schedule):
+                row.runs_from = max(at, row.runs_from)
+            session.flush()
+            return before, self._stored(session, row)
 
     def schedules(self) -> list[StoredSchedule]:
         with self.db.session() as session:
@@ -296,9 +337,19 @@ class SchedulesRepository:
         self, schedule_id: int, due_at: datetime, status: RunStatus, owner: str, detail: str = ""
     ) -> int | None:
         """Record the run; the id, or None if it was recorded already (by this manager or
-        another one sharing the database): then it is not this caller's to fire."""
+        another one sharing the database), or the schedule is gone, disabled or was given
+        new times after ``due_at``: then it is not this caller's to fire. Under the
+        schedules' write lock, so a run is never claimed once a disable or edit returned."""
         try:
             with self.db.session() as session:
+                lock_schedules(session)
+                current = session.execute(
+                    select(ScheduleRow.enabled, ScheduleRow.runs_from).where(
+                        ScheduleRow.id == schedule_id
+                    )
+                ).one_or_none()
+                if current is None or not current.enabled or due_at < current.runs_from:
+                    return None
                 row = ScheduleRunRow(
                     schedule_id=schedule_id,
                     due_at=due_at,

@@ -290,6 +290,18 @@ class ScheduleRow(Base):
     missed: Mapped[str] = mapped_column(String(16), default="skip")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Runs due after this are fired: made, last enabled, or last given new times.
+    runs_from: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ScheduleLockRow(Base):
+    """One row that every schedule write (and run claim) updates first: it serialises
+    checking a schedule against the others with storing it, on SQLite and PostgreSQL."""
+
+    __tablename__ = "schedule_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ScheduleRunRow(Base):

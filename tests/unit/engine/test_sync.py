@@ -4,7 +4,9 @@ import threading
 import time
 from pathlib import Path
 
-from kanri.domain.model import Bmc
+import pytest
+
+from kanri.domain.model import Bmc, Machine
 from kanri.domain.states import PowerAction, PowerState
 from kanri.drivers.fake import FakeWorld, world_of
 from kanri.engine.manager import Manager, ManagerOptions
@@ -181,3 +183,50 @@ def test_a_command_from_another_manager_is_not_drift(tmp_path: Path) -> None:
     finally:
         first.stop()
         second.stop()
+
+
+def test_a_machine_a_live_job_holds_reads_without_drift(manager: Manager, world: FakeWorld) -> None:
+    """Mid-job (a cascade stops a partition with its host) what kanri last set may lag the
+    machine: the reading is recorded, and is no drift while the job holds the machine."""
+    manager.machines.add("c", BMC, driver="fake")
+    manager.power.set("c-1", PowerAction.ON)
+    manager.sync.sweep()  # stored: on
+    world.bmcs[BMC.url].systems["1"].power = PowerState.OFF  # the job's doing, say
+    assert manager.jobs.repo.acquire(["c-1"], 12, "a-manager", lease=60) == {}
+    stats = manager.sync.sweep()
+    assert manager.repo.get_machine("c-1").power is PowerState.OFF  # still recorded
+    assert stats.changed == 1
+    assert "power.drift" not in _kinds(manager)
+    manager.jobs.repo.release(12)  # the job ended and left it off against kanri's word
+    manager.sync.sweep()
+    assert _kinds(manager).count("power.drift") == 1
+
+
+def test_an_expired_job_lock_does_not_hide_drift(manager: Manager, world: FakeWorld) -> None:
+    manager.machines.add("c", BMC, driver="fake")
+    manager.power.set("c-1", PowerAction.ON)
+    world.bmcs[BMC.url].systems["1"].power = PowerState.OFF
+    manager.jobs.repo.acquire(["c-1"], 13, "a-dead-manager", lease=-1)
+    manager.sync.sweep()
+    assert _kinds(manager).count("power.drift") == 1
+
+
+def test_a_command_after_the_sweep_read_the_store_is_not_drift(
+    manager: Manager, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep compares with the store as it read it at its start; a command sent after
+    that (the store now wants off) is seen before any drift is reported."""
+    manager.machines.add("c", BMC, driver="fake")
+    manager.power.set("c-1", PowerAction.ON)
+    manager.sync.sweep()  # stored: on
+    read_store = manager.repo.machines_with_bmcs
+
+    def then_an_operator_stops_c1() -> list[tuple[Machine, Bmc]]:
+        machines = read_store()
+        manager.power.set("c-1", PowerAction.OFF)
+        return machines
+
+    monkeypatch.setattr(manager.repo, "machines_with_bmcs", then_an_operator_stops_c1)
+    manager.sync.sweep()  # reads c-1 off; its snapshot says kanri wants it on
+    assert manager.repo.get_machine("c-1").power is PowerState.OFF
+    assert "power.drift" not in _kinds(manager)

@@ -31,6 +31,7 @@ def show_machine(name: str, manager: ManagerDep, _: CallerDep) -> MachineOut:
 
 @router.patch("/{name}")
 def rename_machine(name: str, body: RenameIn, manager: ManagerDep, _: CallerDep) -> MachineOut:
+    """Rename; 409 while an operation or a live job holds the machine (naming the job)."""
     return MachineOut.of(manager.machines.rename(name, body.name))
 
 
@@ -42,6 +43,7 @@ def refresh_machine(name: str, manager: ManagerDep, _: CallerDep) -> MachineOut:
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_machine(name: str, manager: ManagerDep, _: CallerDep) -> Response:
-    """Forget the machine. Its power is left as it is."""
+    """Forget the machine. Its power is left as it is. 409 while an operation or a live job
+    holds it (naming the job), or a schedule acts on it, itself or through a group."""
     manager.machines.remove(name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

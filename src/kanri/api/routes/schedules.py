@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kanri.api.deps import CallerDep, ManagerDep
 from kanri.domain.calendars import Calendar, CalendarMode, make_calendar
 from kanri.domain.naming import NAME_PATTERN
+from kanri.domain.schedule_book import KEEP, ScheduleChange
 from kanri.domain.schedules import (
     MissedPolicy,
     Run,
@@ -53,6 +54,7 @@ class ScheduleOut(BaseModel):
     missed: MissedPolicy
     enabled: bool
     created_at: datetime
+    runs_from: datetime = Field(description="runs due after this fire: made, enabled, retimed")
 
     @classmethod
     def of(cls, st: StoredSchedule) -> ScheduleOut:
@@ -69,6 +71,7 @@ class ScheduleOut(BaseModel):
             missed=s.missed,
             enabled=s.enabled,
             created_at=st.created_at,
+            runs_from=st.runs_from,
         )
 
 
@@ -116,6 +119,50 @@ def add_schedule(body: ScheduleIn, manager: ManagerDep, _: CallerDep) -> Schedul
     added = ScheduleOut.of(manager.schedules.add(schedule))
     manager.scheduler.wake()
     return added
+
+
+class ScheduleChangeIn(BaseModel):
+    """Only the fields given change; ``"calendar": null`` drops the calendar."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: PowerAction | None = None
+    target: str | None = Field(None, min_length=1, max_length=63)
+    zone: str | None = Field(None, max_length=64)
+    at: str | None = Field(None, max_length=32, description="once: local YYYY-MM-DDTHH:MM")
+    weekdays: list[str] | None = Field(None, min_length=1, max_length=7)
+    time: str | None = Field(None, max_length=8, description="HH:MM; alone on a weekdays rule")
+    cron: str | None = Field(None, max_length=200)
+    calendar: str | None = Field(None, max_length=63)
+    calendar_mode: CalendarMode | None = None
+    missed: MissedPolicy | None = None
+    enabled: bool | None = Field(
+        None, description="false: no runs; true: runs due from now on (missed ones not replayed)"
+    )
+
+
+@router.patch("/{name}")
+def change_schedule(
+    name: str, body: ScheduleChangeIn, manager: ManagerDep, _: CallerDep
+) -> ScheduleOut:
+    """Change the given fields, checked exactly like an add; refused with nothing changed
+    otherwise (422, 404, 409). New times, or enabling, fire only runs due from now on."""
+    change = ScheduleChange(
+        action=body.action,
+        target=body.target,
+        zone=body.zone,
+        at=body.at,
+        weekdays=tuple(body.weekdays) if body.weekdays is not None else None,
+        time=body.time,
+        cron=body.cron,
+        calendar=body.calendar if "calendar" in body.model_fields_set else KEEP,
+        calendar_mode=body.calendar_mode,
+        missed=body.missed,
+        enabled=body.enabled,
+    )
+    changed = ScheduleOut.of(manager.schedules.change(name, change))
+    manager.scheduler.wake()
+    return changed
 
 
 @router.get("")

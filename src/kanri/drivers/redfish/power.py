@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sushy
+import sushy.exceptions as sushy_exc
 
 from kanri.domain.model import Bmc
 from kanri.domain.states import BootTarget, PowerAction, PowerState
 from kanri.drivers.base import BmcProtocolError
+from kanri.drivers.redfish.actions import ResetAction, reset_action_of, reset_types_of_info
 from kanri.drivers.redfish.common import RedfishDriverBase
-from kanri.drivers.redfish.mapping import power_state_of
+from kanri.drivers.redfish.mapping import MalformedAnswer, power_state_of
 from kanri.drivers.redfish.sessions import RedfishClient
+
+LOG = logging.getLogger(__name__)
 
 # Each action's ResetType, then the acceptable stand-ins if the BMC's AllowableValues
 # lack it. A graceful action is never turned into a hard one: "graceful" promises the
@@ -52,24 +57,78 @@ def choose_reset(action: PowerAction, allowed: set[Any], bmc_url: str) -> Any:
     )
 
 
+def reset_types(values: tuple[str, ...]) -> set[Any]:
+    """sushy's ResetTypes among ``values``; all of them when the BMC does not say (as
+    sushy assumes: the BMC then refuses what it does not take)."""
+    if not values:
+        return set(sushy.ResetType)
+    return {t for t in sushy.ResetType if t.value in values}
+
+
 class RedfishPower(RedfishDriverBase):
-    """:class:`kanri.drivers.base.PowerDriver` over Redfish ``ComputerSystem.Reset``."""
+    """:class:`kanri.drivers.base.PowerDriver` over Redfish ``ComputerSystem.Reset``.
+
+    A command costs the BMC one POST after the engine's state read: the Reset action is
+    taken from the document that read got (:class:`~.actions.ResetActions`), and a
+    ``ResetActionInfo`` is read once per system. sushy's ``System.reset_system`` would read
+    the system again and the ActionInfo twice per command.
+    """
 
     def get_power(self, bmc: Bmc, system_id: str) -> PowerState:
-        return self.sessions.run(bmc, lambda client: power_state_of(client.system(system_id)[1]))
+        def work(client: RedfishClient) -> PowerState:
+            path, doc = client.system(system_id)
+            self.resets.saw(bmc.url, system_id, path, doc)
+            return power_state_of(doc)
+
+        return self.sessions.run(bmc, work)
 
     def set_power(self, bmc: Bmc, system_id: str, action: PowerAction) -> None:
         """Send the command and return; the change shows in :meth:`get_power` later (the
         sushy-tools fake driver applies it after 1-11 s, real BMCs take seconds too)."""
 
         def work(client: RedfishClient) -> None:
-            path, _ = client.system(system_id)
-            system = client.sushy_system(path)
-            reset = choose_reset(action, system.get_allowed_reset_system_values(), bmc.url)
-            system.reset_system(reset)
+            try:
+                reset = self._reset_action(client, bmc.url, system_id)
+                allowed = reset_types(self._allowed(client, bmc.url, system_id, reset))
+                chosen = choose_reset(action, allowed, bmc.url)
+                client.connector.post(reset.target, data={"ResetType": chosen.value})
+            except BaseException:
+                self.resets.forget(bmc.url, system_id)  # read it all again next time
+                raise
 
         # Not idempotent: a reset repeated after a lost answer would reset twice.
         self.sessions.run(bmc, work, idempotent=False)
+
+    def _reset_action(self, client: RedfishClient, bmc_url: str, system_id: str) -> ResetAction:
+        """From the system document just read for the state, else read now."""
+        known = self.resets.action(bmc_url, system_id)
+        if known is not None:
+            return known
+        path, doc = client.system(system_id)
+        self.resets.saw(bmc_url, system_id, path, doc)
+        return reset_action_of(doc.get("Actions"), path)
+
+    def _allowed(
+        self, client: RedfishClient, bmc_url: str, system_id: str, reset: ResetAction
+    ) -> tuple[str, ...]:
+        """The ResetType values the BMC allows: annotated on the action, else in its
+        ActionInfo (read once per system), else () (not said)."""
+        if reset.allowed or reset.info is None:
+            return reset.allowed
+        known = self.resets.info(bmc_url, system_id, reset.info)
+        if known is not None:
+            return known
+        try:
+            doc = client.get(reset.info)
+        except sushy_exc.AccessError:
+            raise
+        except (sushy_exc.HTTPError, MalformedAnswer, ValueError) as exc:
+            # As sushy: an ActionInfo that cannot be read says nothing (not remembered).
+            LOG.warning("%s%s: ActionInfo not readable: %s", bmc_url, reset.info, exc)
+            return ()
+        values = reset_types_of_info(doc)
+        self.resets.remember_info(bmc_url, system_id, reset.info, values)
+        return values
 
     def set_boot_override(self, bmc: Bmc, system_id: str, target: BootTarget, once: bool) -> None:
         """Boot from ``target`` at the next boot (``once``) or until cleared.
