@@ -149,6 +149,10 @@ class JobRepository:
                 session.add(_event("job.started", row, f"job {row.id} ({row.kind}) started"))
             if new.ended:
                 row.finished_at = now
+                # In the same transaction: whoever sees the job ended may act on its
+                # machines at once (a --wait that returns, then a command), not be told
+                # they are still held.
+                session.execute(delete(TargetLockRow).where(TargetLockRow.job_id == job_id))
                 severity = "info" if new is JobState.SUCCEEDED else "error"
                 text = f"job {row.id} ({row.kind}) {new.value}" + (f": {error}" if error else "")
                 session.add(_event("job.finished", row, text, severity))
