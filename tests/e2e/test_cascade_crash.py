@@ -6,128 +6,35 @@ partitions the cascade stopped (and only those) back after it."""
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from kanri.lab.config import LabConfig
 from kanri.lab.server import LabServer
-from tests.e2e.conftest import Cli, KanriServer
+from tests.e2e.conftest import Cli, Managers
+from tests.e2e.lab_helpers import (
+    add_lab,
+    history,
+    hypervisor_lab,
+    last_seq,
+    os_running,
+    power_commands,
+    power_of,
+)
 from tests.waiting import wait_for
 
-PAUSE = "KANRI_TEST_PAUSE_AFTER_STEP"
 SYSTEMS = ("hv", "p1", "p2", "p3")
-PART = {"host": "hv", "cores": 2, "memory_gib": 8, "ports": ["fc0:shared"]}
-LAB: dict[str, Any] = {
-    "scale": 50.0,
-    "machines": [{"id": "hv", "mode": "hypervisor", "cores": 16, "memory_gib": 64, "power": "On"}],
-    "partitions": [
-        {**PART, "id": "p1", "power": "On"},
-        {**PART, "id": "p2", "power": "On"},
-        {**PART, "id": "p3"},  # off: the cascade neither stops nor starts it
-    ],
-    "volumes": [{"id": "vol-p1", "size_gib": 1}, {"id": "vol-p2", "size_gib": 1},
-                {"id": "vol-p3", "size_gib": 1}],
-    "host_groups": [
-        {"id": "hg-p1", "initiators": ["p1/fc0"], "luns": {0: "vol-p1"}},
-        {"id": "hg-p2", "initiators": ["p2/fc0"], "luns": {0: "vol-p2"}},
-        {"id": "hg-p3", "initiators": ["p3/fc0"], "luns": {0: "vol-p3"}},
-    ],
-}  # fmt: skip
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[LabServer]:
-    server = LabServer(LabConfig.from_dict(LAB), tmp_path / "lab").start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-class Managers:
-    """``kanri serve`` runs one after another on one data directory, each started with or
-    without the pause hook, killed with -9 or stopped."""
-
-    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.data_dir = tmp_path / "data"
-        self.monkeypatch = monkeypatch
-        self.current: KanriServer | None = None
-
-    def start(self, pause: str | None = None) -> Cli:
-        if pause:
-            self.monkeypatch.setenv(PAUSE, pause)
-        else:
-            self.monkeypatch.delenv(PAUSE, raising=False)
-        self.current = KanriServer(self.data_dir)
-        self.current.start()
-        return Cli(self.current.url, self.data_dir)
-
-    def wait_paused(self, step: int) -> None:
-        assert self.current is not None
-        log = self.current.log
-        try:
-            wait_for(lambda: f"paused after step {step} ".encode() in log.read_bytes(), 60, None)
-        except AssertionError:
-            pytest.fail(f"no pause after step {step}; log:\n{log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        """kill -9: no shutdown, no journal write."""
-        if self.current is not None and self.current.process is not None:
-            self.current.process.kill()
-            self.current.process.wait(timeout=30)
-        self.current = None
-
-    def stop(self) -> None:
-        if self.current is not None:
-            self.current.stop()
-        self.current = None
-
-
-@pytest.fixture
-def managers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Managers]:
-    runs = Managers(tmp_path, monkeypatch)
-    try:
-        yield runs
-    finally:
-        runs.kill()
-
-
-def history(lab: LabServer, since: int, kind: str) -> list[str]:
-    """The lab systems of each ``kind`` record after ``since``, in order."""
-    assert lab.lab is not None
-    return [
-        r.data["system"]
-        for r in lab.lab.history.since(since)
-        if r.kind == kind and r.data.get("system") in SYSTEMS
-    ]
+# p3 is off: the cascade neither stops nor starts it
+LAB = hypervisor_lab(50.0, running=("p1", "p2"), stopped=("p3",))
 
 
 def commands(lab: LabServer, since: int) -> dict[str, int]:
-    counted = Counter(history(lab, since, "power.command"))
-    return {s: counted[s] for s in SYSTEMS}
-
-
-def last_seq(lab: LabServer) -> int:
-    assert lab.lab is not None
-    records = lab.lab.history.since(0)
-    return records[-1].seq if records else 0
+    return power_commands(lab, SYSTEMS, since)
 
 
 def power(lab: LabServer) -> list[str]:
-    assert lab.lab is not None
-    with lab.lab.lock:
-        return [lab.lab.system(s).power.value for s in SYSTEMS]
-
-
-def os_running(lab: LabServer, *systems: str) -> bool:
-    assert lab.lab is not None
-    with lab.lab.lock:
-        return all(lab.lab.system(s).boot.value == "OSRunning" for s in systems)
+    return [power_of(lab, s) for s in SYSTEMS]
 
 
 def submit(cli: Cli, action: str) -> int:
@@ -162,14 +69,20 @@ def finished(cli: Cli, job_id: int) -> list[dict[str, Any]]:
     return list(ended["steps"])
 
 
-def add_lab(cli: Cli, lab: LabServer, tmp_path: Path) -> None:
-    pw = tmp_path / "pw"
-    pw.write_text("password\n")
-    pw.chmod(0o600)
-    add = cli("machine", "add", "lab", "--bmc", lab.url, "--user", "admin",
-              "--password-file", str(pw))  # fmt: skip
-    assert add.code == 0, add.err
-    wait_for(lambda: os_running(lab, "hv", "p1", "p2"), 30)  # a graceful stop needs an OS
+def add_lab_booted(cli: Cli, lab: LabServer, tmp_path: Path) -> None:
+    """The lab's machines added, once the running ones have an OS: a graceful stop needs
+    one."""
+    add_lab(cli, lab, tmp_path)
+    wait_for(lambda: os_running(lab, "hv", "p1", "p2"), 30)
+
+
+def assert_partitions_off_before_host(lab: LabServer, since: int) -> None:
+    """Since ``since``, p1 and p2 went off, then their host (waiting for the host's
+    graceful shutdown, which completes in lab time after its step succeeded)."""
+    wait_for(lambda: len(history(lab, "power.off", since)) == 3)
+    offs = history(lab, "power.off", since)
+    assert sorted(offs[:2]) == ["p1", "p2"]
+    assert offs[2:] == ["hv"]
 
 
 def test_cascade_off_then_on_each_killed_mid_way(
@@ -178,7 +91,7 @@ def test_cascade_off_then_on_each_killed_mid_way(
     # off: stop right after p1's stop acted (it is off), before the journal says done —
     # the worst moment to die; p2's stop runs beside it, the host's waits for both.
     cli = managers.start(pause="power:0:acted")
-    add_lab(cli, lab, tmp_path)
+    add_lab_booted(cli, lab, tmp_path)
     seq = last_seq(lab)
     off = submit(cli, "off")
     managers.wait_paused(0)
@@ -196,11 +109,7 @@ def test_cascade_off_then_on_each_killed_mid_way(
     assert done[0]["attempts"] == 2
     assert done[0]["result"]["sent"] is False  # re-read: off already, nothing sent
     assert commands(lab, seq) == {"hv": 1, "p1": 1, "p2": 1, "p3": 0}
-    # The host's graceful shutdown completes in lab time after its step succeeded.
-    wait_for(lambda: len(history(lab, seq, "power.off")) == 3)
-    offs = history(lab, seq, "power.off")
-    assert sorted(offs[:2]) == ["p1", "p2"]
-    assert offs[2:] == ["hv"]  # partitions stopped before their host
+    assert_partitions_off_before_host(lab, seq)
     assert power(lab) == ["Off"] * 4
     managers.stop()
 
@@ -223,7 +132,7 @@ def test_cascade_off_then_on_each_killed_mid_way(
     assert done[1]["attempts"] == 2
     assert done[1]["result"]["sent"] is False
     assert commands(lab, seq) == {"hv": 1, "p1": 1, "p2": 1, "p3": 0}
-    ons = history(lab, seq, "power.on")
+    ons = history(lab, "power.on", seq)
     assert ons[0] == "hv"  # the host before its partitions
     assert sorted(ons[1:]) == ["p1", "p2"]  # once each; p3 was off before: it stays off
     assert power(lab) == ["On", "On", "On", "Off"]
@@ -235,7 +144,7 @@ def test_cascade_off_killed_before_a_partition_step_acted(
     # p2's stop is journaled started and has sent nothing when the manager dies; p1's
     # runs beside it, the host's waits for both.
     cli = managers.start(pause="power:1:started")
-    add_lab(cli, lab, tmp_path)
+    add_lab_booted(cli, lab, tmp_path)
     seq = last_seq(lab)
     off = submit(cli, "off")
     managers.wait_paused(1)
@@ -250,11 +159,7 @@ def test_cascade_off_killed_before_a_partition_step_acted(
     assert done[1]["attempts"] == 2
     assert (done[1]["result"]["sent"], done[1]["result"]["cascade_stop"]) == (True, True)
     assert commands(lab, seq) == {"hv": 1, "p1": 1, "p2": 1, "p3": 0}
-    # The host's graceful shutdown completes in lab time after its step succeeded.
-    wait_for(lambda: len(history(lab, seq, "power.off")) == 3)
-    offs = history(lab, seq, "power.off")
-    assert sorted(offs[:2]) == ["p1", "p2"]
-    assert offs[2:] == ["hv"]
+    assert_partitions_off_before_host(lab, seq)
 
     # the resumed stop journaled p2's cascade stop: it comes back with its host
     seq = last_seq(lab)

@@ -5,7 +5,6 @@ manager's restart (it resumes with Last-Event-ID) and Ctrl-C ends it with 0."""
 from __future__ import annotations
 
 import json
-import os
 import queue
 import signal
 import subprocess
@@ -24,14 +23,12 @@ class Watch:
     """``kanri event watch -o json`` in its own process; its lines read on a thread."""
 
     def __init__(self, cli: Cli) -> None:
-        env = {**os.environ, "KANRI_URL": cli.url, "KANRI_DATA_DIR": str(cli.data_dir)}
-        env.pop("KANRI_TOKEN", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kanri", "event", "watch", "-o", "json"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env=cli.environment(),
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []

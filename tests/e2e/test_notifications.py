@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from kanri.lab.config import LabConfig
 from kanri.lab.server import LabServer
 from tests.e2e.conftest import Cli, KanriServer
-from tests.peers.notify import SmtpPeer, WebhookServer, smtp_server, webhook_server
+from tests.e2e.lab_helpers import add_lab
+from tests.peers.notify import SmtpPeer, WebhookServer, smtp_server
 from tests.waiting import wait_for
 
 LAB: dict[str, Any] = {
@@ -33,21 +33,6 @@ LAB: dict[str, Any] = {
 def smtp(tmp_path: Path) -> Iterator[SmtpPeer]:
     with smtp_server(tmp_path, tls="starttls", users={"kanri": "mail-pw"}) as peer:
         yield peer
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookServer]:
-    with webhook_server() as server:
-        yield server
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[LabServer]:
-    server = LabServer(LabConfig.from_dict(LAB), tmp_path / "lab").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -80,12 +65,7 @@ def test_a_fault_mails_posts_and_reboots(
     server: KanriServer, lab: LabServer, smtp: SmtpPeer, hook: WebhookServer, tmp_path: Path
 ) -> None:
     cli = Cli(server.url, server.data_dir)
-    pw = tmp_path / "bmc-pw"
-    pw.write_text("password\n")
-    pw.chmod(0o600)
-    added = cli("machine", "add", "web1", "--bmc", lab.url, "--user", "admin",
-                "--password-file", str(pw))  # fmt: skip
-    assert added.code == 0, added.err
+    add_lab(cli, lab, tmp_path, name="web1")
     for rule in (
         ["bmc-down", "--kind", "bmc.unreachable",
          "--action", "email:to=ops@lab.test,oncall@lab.test",

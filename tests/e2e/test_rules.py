@@ -30,9 +30,7 @@ BAD = (
 
 
 def names(cli: Cli) -> list[str]:
-    listed = cli("rule", "list", "-o", "json")
-    assert listed.code == 0, listed.err
-    return [r["name"] for r in json.loads(listed.out)]
+    return [r["name"] for r in cli.json("rule", "list")]
 
 
 def test_rules_and_maintenance(cli: Cli, tmp_path: Path) -> None:

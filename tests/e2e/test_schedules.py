@@ -3,51 +3,22 @@ lab: each bad input is one error line and one exit code, and nothing is stored."
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from kanri.lab.config import LabConfig
 from kanri.lab.server import LabServer
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import Cli, assert_one_error
+from tests.e2e.lab_helpers import add_lab
 
 USAGE, NOT_FOUND, CONFLICT = 2, 3, 4
 LAB = {"scale": 50.0, "machines": [{"id": "b1"}, {"id": "b2"}]}
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[LabServer]:
-    with LabServer(LabConfig.from_dict(LAB), tmp_path / "lab") as server:
-        yield server
-
-
-@pytest.fixture
 def machines(cli: Cli, lab: LabServer, tmp_path: Path) -> list[str]:
-    pw = tmp_path / "pw"
-    pw.write_text("password\n")
-    pw.chmod(0o600)
-    add = cli("machine", "add", "lab", "--bmc", lab.url, "--user", "admin",
-              "--password-file", str(pw))  # fmt: skip
-    assert add.code == 0, add.err
+    add_lab(cli, lab, tmp_path)
     return ["lab-b1", "lab-b2"]
-
-
-def _json(cli: Cli, *args: str) -> Any:
-    done = cli(*args, "-o", "json")
-    assert done.code == 0, done.err
-    return json.loads(done.out)
-
-
-def _one_error(done: Any, code: int, *words: str) -> None:
-    lines = done.err.strip().splitlines()
-    assert done.code == code, done.err
-    assert len(lines) == 1, done.err
-    assert lines[0].startswith("error: "), done.err
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def test_calendar_group_schedule_and_next(cli: Cli, machines: list[str], tmp_path: Path) -> None:
@@ -55,17 +26,17 @@ def test_calendar_group_schedule_and_next(cli: Cli, machines: list[str], tmp_pat
     days.write_text("# company holidays\n2099-12-25\n2099-12-26\n")
     added = cli("calendar", "add", "hols", "2099-01-01", "--file", str(days))
     assert added.code == 0, added.err
-    assert _json(cli, "calendar", "show", "hols")["dates"] == [
+    assert cli.json("calendar", "show", "hols")["dates"] == [
         "2099-01-01", "2099-12-25", "2099-12-26"
     ]  # fmt: skip
     assert cli("group", "add", "web", *machines).code == 0
-    assert _json(cli, "group", "show", "web")["members"] == machines
+    assert cli.json("group", "show", "web")["members"] == machines
 
     add = cli("schedule", "add", "wake", "on", "web", "--weekdays", "mon-fri", "--time", "07:30",
               "--zone", "Asia/Tokyo", "--calendar", "hols", "--missed", "run_once")  # fmt: skip
     assert add.code == 0, add.err
     assert "wake" in add.out
-    coming = _json(cli, "schedule", "next", "wake", "--count", "3")
+    coming = cli.json("schedule", "next", "wake", "--count", "3")
     assert len(coming) == 3
     for run in coming:
         assert run["local"].endswith("+09:00")
@@ -80,11 +51,11 @@ def test_calendar_group_schedule_and_next(cli: Cli, machines: list[str], tmp_pat
     assert "Asia/Tokyo" in shown.out
 
     # in use: refused, and still there
-    _one_error(cli("group", "remove", "web", "--yes"), CONFLICT, "schedule(s) wake")
-    _one_error(cli("calendar", "remove", "hols", "--yes"), CONFLICT, "schedule(s) wake")
+    assert_one_error(cli("group", "remove", "web", "--yes"), CONFLICT, "schedule(s) wake")
+    assert_one_error(cli("calendar", "remove", "hols", "--yes"), CONFLICT, "schedule(s) wake")
     assert cli("schedule", "remove", "wake", "--yes").code == 0
     assert cli("calendar", "remove", "hols", "--yes").code == 0
-    assert _json(cli, "schedule", "list") == []
+    assert cli.json("schedule", "list") == []
 
 
 @pytest.mark.parametrize(
@@ -102,26 +73,26 @@ def test_calendar_group_schedule_and_next(cli: Cli, machines: list[str], tmp_pat
 def test_bad_schedules_are_one_error_and_store_nothing(
     cli: Cli, machines: list[str], args: list[str], code: int, words: list[str]
 ) -> None:
-    _one_error(cli("schedule", "add", "bad", "on", machines[0], *args), code, *words)
-    assert _json(cli, "schedule", "list") == []
+    assert_one_error(cli("schedule", "add", "bad", "on", machines[0], *args), code, *words)
+    assert cli.json("schedule", "list") == []
 
 
 def test_unknown_target_and_conflicts(cli: Cli, machines: list[str]) -> None:
-    _one_error(
+    assert_one_error(
         cli("schedule", "add", "s", "on", "ghost", "--cron", "0 7 * * *"),
         NOT_FOUND, "no machine or group named ghost",
     )  # fmt: skip
     ok = cli("schedule", "add", "on7", "on", machines[0], "--cron", "0 7 * * *")
     assert ok.code == 0, ok.err
-    _one_error(
+    assert_one_error(
         cli("schedule", "add", "off7", "off", machines[0], "--cron", "0 7 * * 1"),
         CONFLICT, "schedule on7",
     )  # fmt: skip
-    _one_error(cli("group", "add", "g", "ghost"), NOT_FOUND, "ghost")
-    _one_error(cli("calendar", "add", "c", "2026-02-30"), USAGE, "not a date")
-    assert [s["name"] for s in _json(cli, "schedule", "list")] == ["on7"]
-    assert _json(cli, "group", "list") == []
-    assert _json(cli, "calendar", "list") == []
+    assert_one_error(cli("group", "add", "g", "ghost"), NOT_FOUND, "ghost")
+    assert_one_error(cli("calendar", "add", "c", "2026-02-30"), USAGE, "not a date")
+    assert [s["name"] for s in cli.json("schedule", "list")] == ["on7"]
+    assert cli.json("group", "list") == []
+    assert cli.json("calendar", "list") == []
 
 
 def test_disable_enable_and_edit(cli: Cli, machines: list[str]) -> None:
@@ -133,8 +104,8 @@ def test_disable_enable_and_edit(cli: Cli, machines: list[str]) -> None:
     off = cli("schedule", "disable", "wake")
     assert off.code == 0, off.err
     assert "disabled" in off.out
-    assert [s["enabled"] for s in _json(cli, "schedule", "list")] == [False]
-    assert _json(cli, "schedule", "next", "wake") == []
+    assert [s["enabled"] for s in cli.json("schedule", "list")] == [False]
+    assert cli.json("schedule", "next", "wake") == []
     for args in (["next", "wake"], ["next"]):
         coming = cli("schedule", *args)
         assert coming.code == 0, coming.err
@@ -146,13 +117,13 @@ def test_disable_enable_and_edit(cli: Cli, machines: list[str]) -> None:
     assert "never" in shown.out
     on = cli("schedule", "enable", "wake")
     assert on.code == 0, on.err
-    assert len(_json(cli, "schedule", "next", "wake", "--count", "2")) == 2
+    assert len(cli.json("schedule", "next", "wake", "--count", "2")) == 2
 
     # bad edits: one error each, nothing changed
     ok = cli("schedule", "add", "off9", "off", machines[0], "--cron", "0 9 * * *",
              "--zone", "Asia/Tokyo")  # fmt: skip
     assert ok.code == 0, ok.err
-    before = _json(cli, "schedule", "show", "wake")
+    before = cli.json("schedule", "show", "wake")
     for args, code, words in [
         (["--cron", "0 7 * *"], USAGE, ["has 4 fields"]),
         (["--zone", "Europe/Nowhere"], USAGE, ["unknown time zone"]),
@@ -161,13 +132,13 @@ def test_disable_enable_and_edit(cli: Cli, machines: list[str]) -> None:
         (["--time", "09:00"], CONFLICT, ["schedule off9"]),
         ([], USAGE, ["nothing to change"]),
     ]:
-        _one_error(cli("schedule", "edit", "wake", *args), code, *words)
-    assert _json(cli, "schedule", "show", "wake") == before
+        assert_one_error(cli("schedule", "edit", "wake", *args), code, *words)
+    assert cli.json("schedule", "show", "wake") == before
 
     # a valid edit changes what was given, and only that
     done = cli("schedule", "edit", "wake", "--time", "08:15", "--target", machines[1])
     assert done.code == 0, done.err
-    after = _json(cli, "schedule", "show", "wake")
+    after = cli.json("schedule", "show", "wake")
     assert (after["rule"], after["target"]) == ("weekly mon,tue,wed,thu,fri 08:15", machines[1])
     assert (after["zone"], after["action"], after["enabled"]) == ("Asia/Tokyo", "on", True)
     assert all("T08:15:00+09:00" in run["local"] for run in after["next"])

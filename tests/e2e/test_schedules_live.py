@@ -9,39 +9,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from kanri.lab.config import LabConfig
 from kanri.lab.server import LabServer
 from tests.e2e.conftest import Cli, KanriServer
+from tests.e2e.lab_helpers import add_lab, power_of
 from tests.waiting import wait_for
 
 LAB = {"scale": 50.0, "machines": [{"id": "b1"}, {"id": "b2"}]}
 START_AT_SECOND = 48  # the manager's clock at its start: the add follows within seconds
 LEAD = 2.0  # seconds at least between the add and the run; else the minute after
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[LabServer]:
-    with LabServer(LabConfig.from_dict(LAB), tmp_path / "lab") as server:
-        yield server
-
-
-def power(lab: LabServer, system: str) -> str:
-    assert lab.lab is not None
-    with lab.lab.lock:
-        return lab.lab.system(system).power.value
-
-
-def _json(cli: Cli, *args: str) -> Any:
-    done = cli(*args, "-o", "json")
-    assert done.code == 0, done.err
-    return json.loads(done.out)
 
 
 def test_a_once_schedule_comes_due_and_powers_the_machine_on(
@@ -53,13 +33,8 @@ def test_a_once_schedule_comes_due_and_powers_the_machine_on(
     server.start()
     try:
         cli = Cli(server.url, server.data_dir)
-        pw = tmp_path / "pw"
-        pw.write_text("password\n")
-        pw.chmod(0o600)
-        add = cli("machine", "add", "lab", "--bmc", lab.url, "--user", "admin",
-                  "--password-file", str(pw))  # fmt: skip
-        assert add.code == 0, add.err
-        assert (power(lab, "b1"), power(lab, "b2")) == ("Off", "Off")
+        add_lab(cli, lab, tmp_path)
+        assert (power_of(lab, "b1"), power_of(lab, "b2")) == ("Off", "Off")
 
         now = datetime.now(UTC) + timedelta(seconds=offset)  # the manager's clock
         at = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
@@ -68,17 +43,17 @@ def test_a_once_schedule_comes_due_and_powers_the_machine_on(
         made = cli("schedule", "add", "wake", "on", "lab-b1", "--zone", "UTC",
                    "--at", at.strftime("%Y-%m-%dT%H:%M"))  # fmt: skip
         assert made.code == 0, made.err
-        assert _json(cli, "job", "list") == []  # not due yet
-        [coming] = _json(cli, "schedule", "next", "wake")
+        assert cli.json("job", "list") == []  # not due yet
+        [coming] = cli.json("schedule", "next", "wake")
         assert datetime.fromisoformat(coming["utc"]) == at
 
-        wait_for(lambda: bool(_json(cli, "job", "list")), timeout=70 + LEAD)
-        [job] = _json(cli, "job", "list")
+        wait_for(lambda: bool(cli.json("job", "list")), timeout=70 + LEAD)
+        [job] = cli.json("job", "list")
         assert (job["kind"], job["targets"]) == ("power", ["lab-b1"])
-        wait_for(lambda: power(lab, "b1") == "On", timeout=30)
-        assert power(lab, "b2") == "Off"
+        wait_for(lambda: power_of(lab, "b1") == "On", timeout=30)
+        assert power_of(lab, "b2") == "Off"
 
-        [run] = _json(cli, "schedule", "show", "wake")["runs"]
+        [run] = cli.json("schedule", "show", "wake")["runs"]
         assert (run["status"], str(run["job_id"])) == ("submitted", str(job["id"]))
         assert run["due_at"].startswith(at.strftime("%Y-%m-%dT%H:%M"))
         finished = cli("job", "watch", str(job["id"]), "--interval", "0.2", "-o", "json")

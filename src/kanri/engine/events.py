@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
-from kanri.domain.faults import Change, EventState, FaultEvent, Observation, Severity
+from kanri.domain import notify
+from kanri.domain.faults import Change, FaultEvent, Observation
 from kanri.domain.model import Machine
 from kanri.domain.states import PowerState, SystemKind
 from kanri.store.events_repo import EventsRepository
@@ -59,6 +59,10 @@ class EventService:
         # Events kanri records itself (Repository.add_event: drift, unreachable BMCs,
         # commands) are new events like any other.
         self._unhook = repo.on_manager_event(lambda event: self._publish(event, Change.NEW))
+        # Reading is the repository's own: one event (NotFound when there is none) and the
+        # filtered list (newest first; with ``after_id``, the events after it, oldest first).
+        self.get = repo.get
+        self.list = repo.list
 
     # recording ------------------------------------------------------------------------
 
@@ -140,48 +144,25 @@ class EventService:
 
     # reading and acknowledging --------------------------------------------------------
 
-    def get(self, event_id: int) -> FaultEvent:
-        return self.repo.get(event_id)
-
     def ack(self, event_id: int, by: str) -> FaultEvent:
         event = self.repo.ack(event_id, by[:63])
         self._tell_watchers(event, ACKNOWLEDGED)
         return event
 
-    def list(
-        self,
-        severity_at_least: Severity | None = None,
-        kind_prefix: str | None = None,
-        target: str | None = None,
-        state: EventState | None = None,
-        since: datetime | None = None,
-        after_id: int | None = None,
-        limit: int = 100,
-    ) -> list[FaultEvent]:
-        """Newest first; with ``after_id``, the events after it, oldest first."""
-        return self.repo.list(severity_at_least, kind_prefix, target, state, since, after_id, limit)
+
+# What the API and the live stream show of the document rules' actions get (domain.notify):
+# "at" for its "first_at", no "key", diagnostics only when asked.
+_SHOWN = (
+    "last_at", "kind", "severity", "state", "source", "target", "component", "message",
+    "count", "affected", "details", "acked_by", "acked_at", "cleared_at",
+)  # fmt: skip
 
 
 def event_document(event: FaultEvent, *, diagnostics: bool) -> dict[str, Any]:
     """An event as the API and the live stream show it."""
-    doc: dict[str, Any] = {
-        "id": event.id,
-        "at": event.first_at.isoformat(),
-        "last_at": event.last_at.isoformat(),
-        "kind": event.kind,
-        "severity": event.severity.value,
-        "state": event.state.value,
-        "source": event.source.value,
-        "target": event.target,
-        "component": event.component,
-        "message": event.message,
-        "count": event.count,
-        "affected": list(event.affected),
-        "details": event.details,
-        "acked_by": event.acked_by,
-        "acked_at": event.acked_at.isoformat() if event.acked_at else None,
-        "cleared_at": event.cleared_at.isoformat() if event.cleared_at else None,
-    }
+    full = notify.event_document(event)
+    doc: dict[str, Any] = {"id": full["id"], "at": full["first_at"]}
+    doc.update((name, full[name]) for name in _SHOWN)
     if diagnostics:
-        doc["diagnostics"] = event.diagnostics
+        doc["diagnostics"] = full["diagnostics"]
     return doc

@@ -19,10 +19,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from kanri.domain.deliveries import DUE_STATES, Delivery, DeliveryState, Outcome
 from kanri.domain.errors import NotFound
-from kanri.domain.faults import EventState, FaultEvent, Source
+from kanri.domain.faults import FaultEvent
 from kanri.domain.rules import ActionSpec
 from kanri.store.db import Database
-from kanri.store.events_repo import to_event
+from kanri.store.events_repo import event_row, manager_event_row, to_event
 from kanri.store.tables import DeliveryRow, EventRow
 
 LOG_LIMIT = 50  # attempts kept per delivery (the first ones and the newest ones)
@@ -109,8 +109,7 @@ class DeliveryRepository:
         now: datetime,
     ) -> list[int]:
         with self.db.session() as session:
-            if session.get(EventRow, event_id) is None:
-                raise NotFound(f"no event {event_id}")
+            event_row(session, event_id)  # NotFound when there is no such event
             have = dict(
                 session.execute(
                     select(DeliveryRow.action_index, DeliveryRow.id).where(
@@ -288,8 +287,7 @@ class DeliveryRepository:
     def for_event(self, event_id: int) -> list[Delivery]:
         """The event's deliveries, oldest first; NotFound when there is no such event."""
         with self.db.session() as session:
-            if session.get(EventRow, event_id) is None:
-                raise NotFound(f"no event {event_id}")
+            event_row(session, event_id)  # NotFound when there is no such event
             rows = session.scalars(
                 select(DeliveryRow).where(DeliveryRow.event_id == event_id).order_by(DeliveryRow.id)
             )
@@ -297,10 +295,7 @@ class DeliveryRepository:
 
     def event(self, event_id: int) -> FaultEvent:
         with self.db.session() as session:
-            row = session.get(EventRow, event_id)
-            if row is None:
-                raise NotFound(f"no event {event_id}")
-            return to_event(row)
+            return to_event(event_row(session, event_id))
 
     def list(self, state: DeliveryState | None = None, limit: int = 100) -> list[Delivery]:
         """Newest first."""
@@ -327,19 +322,4 @@ def _manager_event(
             "rule": delivery.rule_name,
             "action": delivery.kind,
         }
-    return EventRow(
-        at=now,
-        last_at=now,
-        key=f"{target or ''}|{kind}|",
-        kind=kind,
-        severity=severity,
-        state=EventState.OPEN.value,
-        source=Source.MANAGER.value,
-        target=target,
-        component="",
-        message=message,
-        count=1,
-        affected=[],
-        diagnostics={},
-        details=details,
-    )
+    return manager_event_row(kind, severity, target, message, now, details)

@@ -61,6 +61,42 @@ def to_event(row: EventRow) -> FaultEvent:
     )
 
 
+def event_row(session: Session, event_id: int, for_update: bool = False) -> EventRow:
+    """The event's row; NotFound when there is none."""
+    row = session.get(EventRow, event_id, with_for_update=for_update)
+    if row is None:
+        raise NotFound(f"no event {event_id}")
+    return row
+
+
+def manager_event_row(
+    kind: str,
+    severity: str,
+    target: str | None,
+    message: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> EventRow:
+    """A new row for something kanri itself noticed or did: open, never grown (its key
+    names no component), with no diagnostics."""
+    return EventRow(
+        at=now,
+        last_at=now,
+        key=f"{target or ''}|{kind}|",
+        kind=kind,
+        severity=_severity(severity).value,
+        state=EventState.OPEN.value,
+        source=Source.MANAGER.value,
+        target=target,
+        component="",
+        message=message,
+        count=1,
+        affected=[],
+        diagnostics={},
+        details=details or {},
+    )
+
+
 def _lock_key(session: Session, key: str) -> None:
     """Serialise recorders of one key until the transaction ends. Must be the transaction's
     first statement. PostgreSQL: a transaction-scoped advisory lock on the key's hash (two
@@ -165,24 +201,8 @@ class EventsRepository:
     ) -> FaultEvent:
         """Something kanri itself noticed or did (drift, a command, a job): always a row of
         its own, never grown. Hooks (the EventService) hear of it after the commit."""
-        now = utcnow()
         with self.db.session() as session:
-            row = EventRow(
-                at=now,
-                last_at=now,
-                key=f"{target or ''}|{kind}|",
-                kind=kind,
-                severity=_severity(severity).value,
-                state=EventState.OPEN.value,
-                source=Source.MANAGER.value,
-                target=target,
-                component="",
-                message=message,
-                count=1,
-                affected=[],
-                diagnostics={},
-                details=details or {},
-            )
+            row = manager_event_row(kind, severity, target, message, utcnow(), details)
             session.add(row)
             session.flush()
             event = to_event(row)
@@ -208,18 +228,13 @@ class EventsRepository:
 
     def get(self, event_id: int) -> FaultEvent:
         with self.db.session() as session:
-            row = session.get(EventRow, event_id)
-            if row is None:
-                raise NotFound(f"no event {event_id}")
-            return to_event(row)
+            return to_event(event_row(session, event_id))
 
     def ack(self, event_id: int, by: str) -> FaultEvent:
         """Acknowledge: an operator has seen it. Refused (Conflict) when the state table
         does not allow it: a cleared event, or one acknowledged already."""
         with self.db.session() as session:
-            row = session.get(EventRow, event_id, with_for_update=True)
-            if row is None:
-                raise NotFound(f"no event {event_id}")
+            row = event_row(session, event_id, for_update=True)
             state = EventState(row.state)
             if not can_move(state, EventState.ACKNOWLEDGED):
                 if state is EventState.ACKNOWLEDGED:

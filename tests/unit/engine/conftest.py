@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from kanri.drivers.fake import FakeWorld, world_of
 from kanri.engine.manager import Manager, ManagerOptions
 from kanri.engine.sync import SyncOptions
 from kanri.settings import Settings
+from kanri.store import migrate
+from kanri.store.db import Database
 
 
 @pytest.fixture
@@ -30,3 +33,21 @@ def manager(tmp_path: Path) -> Iterator[Manager]:
 @pytest.fixture
 def world(manager: Manager) -> FakeWorld:
     return world_of(manager.drivers.context)
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per test module, copied for each test (migrating takes a
+    while)."""
+    path = tmp_path_factory.mktemp("migrated-template") / "kanri.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, migrated: Path) -> Iterator[Database]:
+    """A freshly migrated SQLite database of the test's own (no Manager on it)."""
+    shutil.copy(migrated, tmp_path / "kanri.db")
+    database = Database(f"sqlite:///{tmp_path / 'kanri.db'}")
+    yield database
+    database.dispose()

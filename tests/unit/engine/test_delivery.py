@@ -3,10 +3,8 @@ attempts logged, backoff, giving up, lease takeover, suppression."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +17,6 @@ from kanri.domain.rules import ActionSpec, Firing
 from kanri.drivers.registry import Drivers
 from kanri.engine.actions import ActionContext, ActionRegistry
 from kanri.engine.delivery import DeliveryOptions, DeliveryService
-from kanri.store import migrate
 from kanri.store.db import Database
 from kanri.store.deliveries_repo import DeliveryRepository
 from kanri.store.events_repo import EventsRepository
@@ -58,22 +55,6 @@ class Scripted:
 
 class Once(Scripted):
     idempotent = False
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated database file, copied for each test (migrating takes a while)."""
-    path = tmp_path_factory.mktemp("delivery-template") / "kanri.db"
-    migrate.upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def db(tmp_path: Path, migrated: Path) -> Iterator[Database]:
-    shutil.copy(migrated, tmp_path / "kanri.db")
-    database = Database(f"sqlite:///{tmp_path / 'kanri.db'}")
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ the observer, a failure stored as a manager event that fires nothing."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +14,6 @@ from kanri.drivers.registry import Drivers
 from kanri.engine.actions import ActionContext, ActionRegistry
 from kanri.engine.delivery import DeliveryService
 from kanri.engine.reactions import Reactions
-from kanri.store import migrate
 from kanri.store.db import Database
 from kanri.store.deliveries_repo import DeliveryRepository
 from kanri.store.events_repo import EventsRepository
@@ -44,21 +41,6 @@ class Rules:
         if isinstance(self.firings, Exception):
             raise self.firings
         return self.firings
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("reactions-template") / "kanri.db"
-    migrate.upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def db(tmp_path: Path, migrated: Path) -> Iterator[Database]:
-    shutil.copy(migrated, tmp_path / "kanri.db")
-    database = Database(f"sqlite:///{tmp_path / 'kanri.db'}")
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ add and changes nothing when refused."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
@@ -13,30 +12,12 @@ from kanri.domain.calendars import make_calendar
 from kanri.domain.errors import Conflict, Invalid, NotFound
 from kanri.domain.model import Bmc
 from kanri.domain.schedule_book import ScheduleChange
-from kanri.domain.schedules import MissedPolicy, RunStatus, Schedule, parse_rule
+from kanri.domain.schedules import MissedPolicy, RunStatus
 from kanri.domain.states import PowerAction
 from kanri.engine.manager import Manager
 from kanri.engine.scheduler import Scheduler, SchedulerOptions
 from kanri.engine.schedules import ScheduleService
-
-START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)  # a Monday
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class FakeSubmitter:
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, list[str], dict[str, Any]]] = []
-
-    def submit(self, kind: str, targets: list[str], params: dict[str, Any]) -> object:
-        self.jobs.append((kind, targets, params))
-        return len(self.jobs)
+from tests.unit.engine.schedule_helpers import START, Clock, FakeSubmitter, schedule_of
 
 
 @pytest.fixture
@@ -52,11 +33,6 @@ def service(manager: Manager, clock: Clock) -> ScheduleService:
     return manager.schedules
 
 
-def _sched(name: str, rule: str, target: str = "web1", **kw: Any) -> Schedule:
-    action = kw.pop("action", PowerAction.ON)
-    return Schedule(name, action, target, parse_rule(rule), kw.pop("zone", "UTC"), **kw)
-
-
 def _events(manager: Manager, prefix: str = "schedule.") -> list[str]:
     return [e["message"] for e in manager.repo.list_events() if e["kind"].startswith(prefix)]
 
@@ -65,7 +41,7 @@ def test_a_disabled_schedule_makes_no_runs_and_enabling_replays_none(
     manager: Manager, service: ScheduleService, clock: Clock
 ) -> None:
     # run_once would fire the latest missed run: it must not for runs missed while disabled
-    service.add(_sched("hourly", "cron 0 * * * *", missed=MissedPolicy.RUN_ONCE))
+    service.add(schedule_of("hourly", "cron 0 * * * *", missed=MissedPolicy.RUN_ONCE))
     sub = FakeSubmitter()
     scheduler = Scheduler(service, sub, SchedulerOptions(), clock=clock, owner="a")
     assert not service.disable("hourly").schedule.enabled
@@ -94,7 +70,7 @@ def test_a_disabled_schedule_makes_no_runs_and_enabling_replays_none(
 def test_enabling_an_enabled_schedule_changes_nothing(
     manager: Manager, service: ScheduleService, clock: Clock
 ) -> None:
-    added = service.add(_sched("s", "cron 0 7 * * *"))
+    added = service.add(schedule_of("s", "cron 0 7 * * *"))
     clock.now += timedelta(minutes=5)
     assert service.enable("s") == added
     assert _events(manager) == [_events(manager)[0]]  # only "added"
@@ -104,7 +80,7 @@ def test_edit_changes_only_the_given_fields(
     manager: Manager, service: ScheduleService, clock: Clock
 ) -> None:
     service.add_calendar(make_calendar("hols", ["2026-01-06"]))
-    service.add(_sched("wake", "weekly mon-fri 07:00", zone="Asia/Tokyo", calendar="hols"))
+    service.add(schedule_of("wake", "weekly mon-fri 07:00", zone="Asia/Tokyo", calendar="hols"))
     clock.now += timedelta(minutes=1)
     changed = service.change("wake", ScheduleChange(time="08:15")).schedule
     assert str(changed.rule) == "weekly mon,tue,wed,thu,fri 08:15"
@@ -140,8 +116,8 @@ def test_edit_changes_only_the_given_fields(
 def test_a_refused_edit_changes_nothing(
     service: ScheduleService, change: ScheduleChange, error: type[Exception], says: str
 ) -> None:
-    service.add(_sched("nine", "cron 0 9 * * *", action=PowerAction.OFF))
-    before = service.add(_sched("s", "cron 0 7 * * *"))
+    service.add(schedule_of("nine", "cron 0 9 * * *", action=PowerAction.OFF))
+    before = service.add(schedule_of("s", "cron 0 7 * * *"))
     with pytest.raises(error, match=says):
         service.change("s", change)
     assert service.get("s") == before
@@ -150,9 +126,9 @@ def test_a_refused_edit_changes_nothing(
 def test_enabling_is_checked_for_conflicts_and_disabled_ones_are_not(
     service: ScheduleService,
 ) -> None:
-    service.add(_sched("on7", "cron 0 7 * * *"))
+    service.add(schedule_of("on7", "cron 0 7 * * *"))
     service.disable("on7")
-    service.add(_sched("off7", "cron 0 7 * * *", action=PowerAction.OFF))  # on7 is disabled
+    service.add(schedule_of("off7", "cron 0 7 * * *", action=PowerAction.OFF))  # on7 is disabled
     with pytest.raises(Conflict, match="schedule off7 does off"):
         service.enable("on7")
     assert not service.get("on7").schedule.enabled
@@ -163,7 +139,7 @@ def test_enabling_is_checked_for_conflicts_and_disabled_ones_are_not(
 
 
 def test_a_past_one_off_cannot_be_enabled(service: ScheduleService, clock: Clock) -> None:
-    service.add(_sched("once", "once 2026-01-05T07:00"))
+    service.add(schedule_of("once", "once 2026-01-05T07:00"))
     service.disable("once")
     clock.now = START + timedelta(hours=2)
     with pytest.raises(Invalid, match="would never run"):
@@ -173,7 +149,7 @@ def test_a_past_one_off_cannot_be_enabled(service: ScheduleService, clock: Clock
 def test_an_edit_does_not_fire_runs_of_the_new_times_already_past(
     service: ScheduleService, clock: Clock
 ) -> None:
-    service.add(_sched("s", "cron 0 7 * * *", missed=MissedPolicy.RUN_ONCE))
+    service.add(schedule_of("s", "cron 0 7 * * *", missed=MissedPolicy.RUN_ONCE))
     sub = FakeSubmitter()
     scheduler = Scheduler(service, sub, SchedulerOptions(), clock=clock, owner="a")
     clock.now = START + timedelta(minutes=30)  # 06:30; the new time 06:00 has just passed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,32 +10,14 @@ import pytest
 from kanri.domain.calendars import make_calendar
 from kanri.domain.errors import Conflict, Invalid, NotFound
 from kanri.domain.jobs import JobState
-from kanri.domain.schedules import MissedPolicy, RunStatus, Schedule, parse_rule
+from kanri.domain.schedules import MissedPolicy, RunStatus
 from kanri.domain.states import PowerAction
 from kanri.drivers.fake import world_of
 from kanri.engine.manager import Manager
 from kanri.engine.scheduler import Scheduler, SchedulerOptions
 from kanri.engine.schedules import ScheduleService
+from tests.unit.engine.schedule_helpers import START, Clock, FakeSubmitter, schedule_of
 from tests.waiting import wait_for
-
-START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)  # a Monday
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class FakeSubmitter:
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, list[str], dict[str, Any]]] = []
-
-    def submit(self, kind: str, targets: list[str], params: dict[str, Any]) -> object:
-        self.jobs.append((kind, targets, params))
-        return len(self.jobs)
 
 
 @pytest.fixture
@@ -55,11 +37,6 @@ def _bmc(name: str) -> Any:
     from kanri.domain.model import Bmc
 
     return Bmc(f"fake://{name}", "admin", "pw")
-
-
-def _sched(name: str, rule: str, target: str = "web1", **kw: Any) -> Schedule:
-    action = kw.pop("action", PowerAction.ON)
-    return Schedule(name, action, target, parse_rule(rule), kw.pop("zone", "UTC"), **kw)
 
 
 def _scheduler(service: ScheduleService, clock: Clock, sub: FakeSubmitter, owner: str) -> Scheduler:
@@ -87,7 +64,7 @@ def test_groups_expand_and_unknown_members_store_nothing(manager: Manager) -> No
 
 
 def test_a_due_run_fires_once(service: ScheduleService, clock: Clock) -> None:
-    service.add(_sched("morning", "weekly mon-fri 07:00"))
+    service.add(schedule_of("morning", "weekly mon-fri 07:00"))
     sub = FakeSubmitter()
     scheduler = _scheduler(service, clock, sub, "a")
     assert scheduler.tick() == 0
@@ -109,7 +86,7 @@ def test_a_due_run_fires_once(service: ScheduleService, clock: Clock) -> None:
 def test_two_schedulers_on_one_database_fire_a_run_once(
     service: ScheduleService, clock: Clock
 ) -> None:
-    service.add(_sched("morning", "cron 0 7 * * *"))
+    service.add(schedule_of("morning", "cron 0 7 * * *"))
     a, b = FakeSubmitter(), FakeSubmitter()
     first, second = _scheduler(service, clock, a, "a"), _scheduler(service, clock, b, "b")
     clock.now = START + timedelta(hours=1, seconds=5)
@@ -119,7 +96,7 @@ def test_two_schedulers_on_one_database_fire_a_run_once(
 
 
 def test_missed_runs_skip(service: ScheduleService, clock: Clock) -> None:
-    service.add(_sched("hourly", "cron 0 * * * *", missed=MissedPolicy.SKIP))
+    service.add(schedule_of("hourly", "cron 0 * * * *", missed=MissedPolicy.SKIP))
     sub = FakeSubmitter()
     clock.now = START + timedelta(hours=5, minutes=30)  # down from 06:00 to 11:30
     scheduler = _scheduler(service, clock, sub, "a")
@@ -134,7 +111,9 @@ def test_missed_runs_skip(service: ScheduleService, clock: Clock) -> None:
 
 
 def test_missed_runs_run_once_fires_once_only(service: ScheduleService, clock: Clock) -> None:
-    service.add(_sched("hourly", "cron 0 * * * *", missed=MissedPolicy.RUN_ONCE, target="web2"))
+    service.add(
+        schedule_of("hourly", "cron 0 * * * *", missed=MissedPolicy.RUN_ONCE, target="web2")
+    )
     sub = FakeSubmitter()
     clock.now = START + timedelta(hours=5, minutes=30)
     first, second = _scheduler(service, clock, sub, "a"), _scheduler(service, clock, sub, "b")
@@ -152,7 +131,7 @@ def test_a_group_target_fires_on_its_members(
     manager: Manager, service: ScheduleService, clock: Clock
 ) -> None:
     manager.groups.add("web", ["web1", "web3"])
-    service.add(_sched("night", "cron 0 7 * * *", target="web", action=PowerAction.OFF))
+    service.add(schedule_of("night", "cron 0 7 * * *", target="web", action=PowerAction.OFF))
     sub = FakeSubmitter()
     clock.now = START + timedelta(hours=1)
     assert _scheduler(service, clock, sub, "a").tick() == 1
@@ -165,7 +144,7 @@ def test_a_run_that_cannot_be_submitted_is_recorded_failed(
     manager: Manager, service: ScheduleService, clock: Clock
 ) -> None:
     manager.groups.add("empty", [])
-    service.add(_sched("e", "cron 0 7 * * *", target="empty"))
+    service.add(schedule_of("e", "cron 0 7 * * *", target="empty"))
     clock.now = START + timedelta(hours=1)
     assert _scheduler(service, clock, FakeSubmitter(), "a").tick() == 0
     [run] = service.runs("e")
@@ -177,13 +156,13 @@ def test_bad_input_is_refused_and_nothing_stored(
     manager: Manager, service: ScheduleService
 ) -> None:
     with pytest.raises(NotFound, match="no machine or group named ghost"):
-        service.add(_sched("a", "cron 0 7 * * *", target="ghost"))
+        service.add(schedule_of("a", "cron 0 7 * * *", target="ghost"))
     with pytest.raises(NotFound, match="no calendar named 'hols'"):
-        service.add(_sched("a", "cron 0 7 * * *", calendar="hols"))
+        service.add(schedule_of("a", "cron 0 7 * * *", calendar="hols"))
     with pytest.raises(Invalid, match="in the past"):
-        service.add(_sched("a", "once 2025-01-01T00:00"))
+        service.add(schedule_of("a", "once 2025-01-01T00:00"))
     with pytest.raises(Invalid, match="unknown time zone"):
-        _sched("a", "cron 0 7 * * *", zone="Nowhere/Land")
+        schedule_of("a", "cron 0 7 * * *", zone="Nowhere/Land")
     assert service.schedules() == []
 
 
@@ -191,22 +170,24 @@ def test_conflicting_schedules_are_refused_naming_the_other(
     manager: Manager, service: ScheduleService
 ) -> None:
     manager.groups.add("web", ["web1", "web2"])
-    service.add(_sched("on-weekdays", "weekly mon-fri 07:00", target="web"))
+    service.add(schedule_of("on-weekdays", "weekly mon-fri 07:00", target="web"))
     with pytest.raises(Conflict, match="schedule on-weekdays does on on web2 at the same minute"):
         service.add(
-            _sched(
+            schedule_of(
                 "off", "cron 0 8 * * 3", target="web2", action=PowerAction.OFF, zone="Europe/Paris"
             )
         )
     # Same action at the same minute, or another minute: no conflict.
-    service.add(_sched("also-on", "cron 0 7 * * *", target="web2"))
-    service.add(_sched("off-later", "weekly mon-fri 07:01", target="web1", action=PowerAction.OFF))
+    service.add(schedule_of("also-on", "cron 0 7 * * *", target="web2"))
+    service.add(
+        schedule_of("off-later", "weekly mon-fri 07:01", target="web1", action=PowerAction.OFF)
+    )
     assert [s.schedule.name for s in service.schedules()] == ["also-on", "off-later", "on-weekdays"]
 
 
 def test_calendars_and_next(manager: Manager, service: ScheduleService) -> None:
     service.add_calendar(make_calendar("hols", ["2026-01-06"]))
-    service.add(_sched("m", "weekly mon-fri 07:00", calendar="hols"))
+    service.add(schedule_of("m", "weekly mon-fri 07:00", calendar="hols"))
     assert [r.day for r in service.next("m", 3)] == [5, 7, 8]
     with pytest.raises(Conflict, match="used by schedule"):
         service.remove_calendar("hols")
@@ -222,7 +203,7 @@ def test_a_due_run_powers_its_target_through_a_real_job(manager: Manager, clock:
     fake BMC sees, once."""
     manager.machines.add("web1", _bmc("web1"), driver="fake")
     manager.schedules.clock = clock
-    manager.schedules.add(_sched("wake", "weekly mon-fri 07:00"))
+    manager.schedules.add(schedule_of("wake", "weekly mon-fri 07:00"))
     manager.jobs.start()
     scheduler = Scheduler(manager.schedules, manager.jobs, SchedulerOptions(), clock=clock)
     clock.now = START + timedelta(hours=1)

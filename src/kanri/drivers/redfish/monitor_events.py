@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from kanri.domain.health import PushedEvent
 from kanri.drivers.redfish.mapping import JsonDoc
-from kanri.drivers.redfish.monitor_health import component_ref, to_health
+from kanri.drivers.redfish.monitor_health import component_ref, redfish_datetime, to_health
 
 # An origin URI -> the id of the system it belongs to, when it can be told.
 Resolve = Callable[[str], str | None]
@@ -55,15 +54,6 @@ def system_in_path(path: str) -> str | None:
     return None
 
 
-def _at(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _event(body: JsonDoc, index: int, record: JsonDoc, resolve: Resolve) -> PushedEvent:
     origin = origin_path(record)
     ref = component_ref(origin) if origin else None
@@ -82,7 +72,7 @@ def _event(body: JsonDoc, index: int, record: JsonDoc, resolve: Resolve) -> Push
         system_id=resolve(origin) if origin else None,
         origin=origin,
         component=ref[1] if ref is not None and ref[0] != "sensor" else "",
-        at=_at(record.get("EventTimestamp")),
+        at=redfish_datetime(record.get("EventTimestamp")),
         args=tuple(str(a) for a in args) if isinstance(args, list) else (),
         raw=record,
     )

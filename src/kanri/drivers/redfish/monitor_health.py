@@ -226,7 +226,9 @@ def sel_entries_path(system: JsonDoc, fetch: Fetch) -> str | None:
     return None
 
 
-def _created(value: Any) -> datetime | None:
+def redfish_datetime(value: Any) -> datetime | None:
+    """A Redfish date-time (a SEL line's Created, an event's EventTimestamp); None when
+    it is missing or not ISO 8601."""
     if not isinstance(value, str):
         return None
     try:
@@ -258,7 +260,7 @@ def sel_entry(doc: JsonDoc) -> SelEntry | None:
         return None
     return SelEntry(
         id=str(entry_id),
-        created=_created(doc.get("Created")),
+        created=redfish_datetime(doc.get("Created")),
         severity=to_health(doc.get("Severity")),
         message=str(doc.get("Message", "")),
         message_id=str(doc.get("MessageId", "")),
