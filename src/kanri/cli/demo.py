@@ -212,8 +212,9 @@ In another terminal:
   kanri power on blade-10 --wait          # a spare: no volume, watch it fail to boot
   kanri power off app-2 --wait            # a partition, like any machine
   kanri volume list                       # the array's volumes and who sees them
-  kanri lab inject component blade-03 cpu # a CPU fault: health goes critical
-  kanri machine refresh blade-03 && kanri machine show blade-03
+  kanri event watch &                     # events as they happen (pushed by the lab)
+  kanri lab inject component blade-05 dimm # a DIMM fault on a host: one event, with
+  kanri event show ID                     #   its SEL line and the partitions it hits
   kanri lab status                        # what the lab says: OS heartbeats, faults
   kanri lab violations                    # split-brain and unmapped boots (none, we hope)
   kanri event list
