@@ -5,14 +5,18 @@
 
 For each machine count and each mode it starts kanri's lab -- ``--machines`` blades over
 as many labs as it takes at ``--per-lab`` blades each (a lab is one enclosure manager, one
-BMC, at most 255 blades; latency 0) -- and a real in-process
-:class:`~kanri.engine.manager.Manager` (SQLite in a temporary data directory, no sync loop,
-no scheduler) whose API is served on a loopback port by uvicorn on a thread. It registers
-every blade through one discovery per lab, adds one rule (``hw.component`` -> webhook to a
-local HTTP receiver), waits until the monitor has looked at every machine once, then
-injects ``--faults`` (poll) or ``--push-faults`` (push) component faults, each on a
-different part of a random machine (a blade has 16 parts: at most 16 per blade), straight
-into the lab's model, the time taken right before. It measures, per fault:
+BMC, at most 255 blades; latency 0), **each lab in its own process** (``python -m kanri lab
+serve --config FILE --port P``: simulated BMCs must not share the manager's GIL, real ones
+are separate hardware; ``--labs inprocess`` keeps them in this process, the earlier method)
+-- and a real in-process :class:`~kanri.engine.manager.Manager` (SQLite in a temporary
+data directory, no sync loop, no scheduler) whose API is served on a loopback port by
+uvicorn on a thread. It registers every blade through one discovery per lab, adds one rule
+(``hw.component`` -> webhook to a local HTTP receiver), waits until the monitor has looked
+at every machine once, then injects ``--faults`` (poll) or ``--push-faults`` (push)
+component faults, each on a different part of a random machine (a blade has 16 parts: at
+most 16 per blade), through the lab's control API (``POST /lab/v1/faults``; in-process:
+straight into the lab's model), the time taken right before the request is sent.
+It measures, per fault:
 
 - **stored**: injection -> the EventService's listener is told of the ``new`` event
   (``manager.events.subscribe``, called after the commit);
@@ -28,8 +32,9 @@ previous one was stored and notified, after a short random pause; in poll mode o
 poll cycle (faults on different machines do not queue behind each other there).
 
 It prints p50/p95/p99/max per mode and machine count with the goal beside it (push: stored
-under 1 s at p99; poll: within one interval + 1 s), and peak RSS of the process (manager
-and lab together). A benchmark prints; it asserts nothing.
+under 1 s at p99; poll: within one interval + 1 s) and, over the injections, every
+``Monitor.poll_bmc`` round timed, the CPU of this process (the manager) and of the lab
+processes, and this process's peak RSS. A benchmark prints; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -37,9 +42,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import re
 import resource
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -162,6 +171,118 @@ class Receiver:
         self.server.server_close()
 
 
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class InProcessLab:
+    """A lab in the bench's own process (``--labs inprocess``, the earlier method): a
+    fault goes straight into its model; its CPU is the bench process's."""
+
+    def __init__(self, config: LabConfig, directory: Path) -> None:
+        self.server = LabServer(config, directory)
+        self.pid: int | None = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def inject(self, system: str, kind: ComponentKind, part: str) -> None:
+        lab = self.server.lab
+        assert lab is not None
+        fail_component(lab, system, kind, part, Health.CRITICAL)
+
+    def __enter__(self) -> InProcessLab:
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.stop()
+
+
+class SubprocessLab:
+    """A lab in its own process: ``python -m kanri lab serve --config FILE --port P``; a
+    fault goes through its control API (``POST /lab/v1/faults``), as an operator's would.
+    Simulated BMCs then no longer share the manager's GIL -- real BMCs are separate
+    hardware -- though they still share the machine's cores."""
+
+    def __init__(self, config: dict[str, Any], directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config_file = directory / "lab.yaml"
+        self.config_file.write_text(json.dumps(config))  # JSON is YAML
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.http = requests.Session()
+        self.http.auth = ("admin", "password")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def inject(self, system: str, kind: ComponentKind, part: str) -> None:
+        body = {"kind": "component", "target": system, "component": str(kind), "id": part,
+                "severity": "critical"}  # fmt: skip
+        self.http.post(f"{self.url}/lab/v1/faults", json=body, timeout=30).raise_for_status()
+
+    def __enter__(self) -> SubprocessLab:
+        out = (self.directory / "lab.out").open("wb")
+        command = [sys.executable, "-m", "kanri", "lab", "serve", "--config",
+                   str(self.config_file), "--port", str(self.port), "--data-dir",
+                   str(self.directory / "data"), "--fresh"]  # fmt: skip
+        self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        deadline = time.monotonic() + 120
+        while True:
+            if self.proc.poll() is not None:
+                text = (self.directory / "lab.out").read_text(errors="replace")
+                raise RuntimeError(f"the lab exited ({self.proc.returncode}): {text}")
+            try:
+                self.http.get(f"{self.url}/lab/v1/clock", timeout=5).raise_for_status()
+                return self
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the lab at {self.url} did not answer") from None
+                time.sleep(0.1)  # polling the lab's port until it answers
+
+    def __exit__(self, *_: object) -> None:
+        self.http.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # it stops cleanly and saves its state
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+Lab = InProcessLab | SubprocessLab
+
+
+class Rounds:
+    """Times every ``Monitor.poll_bmc`` call (a BMC's round; a first look is one too)."""
+
+    def __init__(self, manager: Manager) -> None:
+        self.times: list[tuple[int, float]] = []  # (machines, seconds)
+        monitor = manager.monitor
+        original = monitor.poll_bmc
+
+        def timed(bmc: Bmc, machines: list[Any]) -> Any:
+            began = time.perf_counter()
+            try:
+                return original(bmc, machines)
+            finally:
+                self.times.append((len(machines), time.perf_counter() - began))
+
+        monitor.poll_bmc = timed  # type: ignore[method-assign]  # the loop calls self.poll_bmc
+
+
 @dataclass
 class RunResult:
     mode: str
@@ -171,26 +292,29 @@ class RunResult:
     figures: dict[str, list[float]] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)
     rss: float = 0.0
+    labs: str = "subprocess"
+    rounds: list[float] = field(default_factory=list)  # full rounds during the injections
+    wall: float = 0.0  # seconds of the injection phase
+    cpu_bench: float = 0.0  # CPU seconds of the bench process (manager; + labs if inprocess)
+    cpu_labs: float = 0.0  # CPU seconds of the lab processes
 
 
-def lab_configs(machines: int, per_lab: int) -> list[LabConfig]:
+def lab_configs(machines: int, per_lab: int) -> list[dict[str, Any]]:
     """``machines`` blades over as many labs (enclosures, each one BMC) as it takes; the
     blades' ids are unique over all of them."""
     ids = [f"blade-{i:04d}" for i in range(1, machines + 1)]
     return [
-        LabConfig.from_dict(
-            {
-                "scale": 1,
-                "timing": {"latency": 0.0},
-                "session_limit": 256,
-                "machines": [{"id": one} for one in ids[at : at + per_lab]],
-            }
-        )
+        {
+            "scale": 1,
+            "timing": {"latency": 0.0},
+            "session_limit": 256,
+            "machines": [{"id": one} for one in ids[at : at + per_lab]],
+        }
         for at in range(0, machines, per_lab)
     ]
 
 
-def subscribe_bare(server: LabServer, receiver: Receiver) -> None:
+def subscribe_bare(server: Lab, receiver: Receiver) -> None:
     answer = requests.post(
         f"{server.url}/redfish/v1/EventService/Subscriptions",
         json={"Destination": f"{receiver.url}/bare", "Protocol": "Redfish", "Context": "bare"},
@@ -234,19 +358,24 @@ def wait_ready(manager: Manager, names: set[str], subscriptions: int) -> None:
 
 
 def run(
-    mode: str, machines: int, per_lab: int, faults: int, interval: float, seed: int
+    mode: str, machines: int, per_lab: int, faults: int, interval: float, seed: int, where: str
 ) -> RunResult:
     push = mode == "push"
-    result = RunResult(mode, machines, interval)
+    result = RunResult(mode, machines, interval, labs=where)
     clocks = Clocks()
     system_of: dict[str, str] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as name, ExitStack() as stack:
         receiver = stack.enter_context(Receiver(clocks, system_of))
-        labs = [
-            stack.enter_context(LabServer(config, Path(name) / f"lab{n}"))
-            for n, config in enumerate(lab_configs(machines, per_lab))
-        ]
+        labs: list[Lab] = []
+        for n, config in enumerate(lab_configs(machines, per_lab)):
+            directory = Path(name) / f"lab{n}"
+            if where == "inprocess":
+                labs.append(
+                    stack.enter_context(InProcessLab(LabConfig.from_dict(config), directory))
+                )
+            else:
+                labs.append(stack.enter_context(SubprocessLab(config, directory)))
         for server in labs:
             subscribe_bare(server, receiver)
         port = free_port()  # chosen first: the labs must know where to push
@@ -259,7 +388,8 @@ def run(
         )
         manager = Manager(Settings.from_env(Path(name) / "data"), options)
         api, api_thread = serve_api(manager, port)
-        lab_of: dict[str, LabServer] = {}
+        rounds = Rounds(manager)
+        lab_of: dict[str, Lab] = {}
         for n, server in enumerate(labs):
             added = manager.machines.add(f"lab{n}", Bmc(server.url, "admin", "password"))
             system_of.update({m.name: m.system_id for m in added})
@@ -288,7 +418,14 @@ def run(
                 f"(registered, subscribed, every machine polled once)",
                 flush=True,
             )
+            pids = [lab.pid for lab in labs if lab.pid is not None]
+            rounds.times.clear()
+            wall, cpu, cpu_labs = time.perf_counter(), time.process_time(), sum(map(proc_cpu, pids))
             inject_all(lab_of, clocks, result, faults, seed)
+            result.wall = time.perf_counter() - wall
+            result.cpu_bench = time.process_time() - cpu
+            result.cpu_labs = sum(map(proc_cpu, pids)) - cpu_labs
+            result.rounds = [took for _, took in rounds.times]
             result.rss = peak_rss_mib()
         finally:
             api.should_exit = True
@@ -301,7 +438,7 @@ CHANNELS = ("baseline", "stored", "notified")
 
 
 def inject_all(
-    lab_of: dict[str, LabServer], clocks: Clocks, result: RunResult, faults: int, seed: int
+    lab_of: dict[str, Lab], clocks: Clocks, result: RunResult, faults: int, seed: int
 ) -> None:
     """Push: one fault at a time, the next after the last was stored and notified and a
     short random pause. Poll: one every random 0.5..interval s without waiting, so that
@@ -312,10 +449,8 @@ def inject_all(
     push = result.mode == "push"
     injected: dict[tuple[str, str], float] = {}
     for system, (kind, part) in chosen:
-        lab = lab_of[system].lab
-        assert lab is not None
-        injected[(system, part)] = time.perf_counter()
-        fail_component(lab, system, kind, part, Health.CRITICAL)
+        injected[(system, part)] = time.perf_counter()  # right before the request is sent
+        lab_of[system].inject(system, kind, part)
         if push:
             clocks.wait(list(CHANNELS), (system, part), time.monotonic() + 30)
             time.sleep(rng.uniform(0.05, 0.3))  # a pause, not a synchronisation
@@ -370,9 +505,23 @@ def report(results: list[RunResult]) -> None:
                 f"{result.mode:<5} {result.machines:>4} {channel:<9} {len(values):>3} {cells} "
                 f"{max(values):7.3f}  {goal(result, channel)}{extra}"
             )
+        rounds = sorted(result.rounds)
+        timed = (
+            f"{len(rounds)} rounds p50 {percentile(rounds, 50):.2f} s, max {rounds[-1]:.2f} s"
+            if rounds
+            else "no full round"
+        )
+        wall = result.wall or 1.0
+        labs = (
+            "labs in the bench process"
+            if result.labs == "inprocess"
+            else f"labs {result.cpu_labs / wall:.2f} cores"
+        )
         print(
             f"{'':<5} {'':>4} interval {result.interval:g} s; setup {result.setup:.1f} s; "
-            f"peak RSS so far {result.rss:.0f} MiB (manager + lab, one process)"
+            f"poll_bmc: {timed}; CPU over {result.wall:.0f} s: bench process "
+            f"{result.cpu_bench / wall:.2f} cores, {labs}; "
+            f"bench peak RSS so far {result.rss:.0f} MiB"
         )
 
 
@@ -399,6 +548,11 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument(
+        "--labs", choices=["subprocess", "inprocess"], default="subprocess",
+        help="each lab in its own process (faults over its control API), or all in the "
+        "bench's process (faults straight into the model: the earlier method)",
+    )  # fmt: skip
+    parser.add_argument(
         "--quick", action="store_true", help="1 and 20 machines, 5 faults (10 in push mode)"
     )
     args = parser.parse_args(argv)
@@ -410,7 +564,9 @@ def main(argv: list[str] | None = None) -> int:
             poll = mode == "poll"
             interval = args.interval if poll else args.push_interval
             faults = args.faults if poll else args.push_faults
-            results.append(run(mode, machines, args.per_lab, faults, interval, args.seed))
+            results.append(
+                run(mode, machines, args.per_lab, faults, interval, args.seed, args.labs)
+            )
     report(results)
     print(f"peak RSS {peak_rss_mib():.0f} MiB")
     return 0

@@ -91,7 +91,8 @@ class Monitor:
     def poll_bmc(self, bmc: Bmc, machines: list[Machine]) -> RoundResult:
         """Poll every machine of one BMC once, up to the BMC's cap at a time (one after
         another, a 250-blade enclosure took 3 s a round: bench/detection.py); report what
-        changed. The first unreachable answer ends the round; so does a stopping manager."""
+        changed, each machine's as soon as it is polled. The first unreachable answer ends
+        the round; so does a stopping manager."""
         self._load()
         result = RoundResult(bmc.url)
         waiting = deque(machines)
@@ -118,6 +119,11 @@ class Monitor:
                 with guard:
                     result.observations += found
                     result.polled += 1
+                # Told at once, not at the end of the round: a 250-blade round takes
+                # seconds, and each fault would wait for the rest of it
+                # (bench/detection.py, docs/performance.md).
+                for obs in found:
+                    self._observe(obs)
 
         cap = max(1, min(self.drivers.context.options.per_bmc_concurrency, len(machines)))
         helpers = [
@@ -129,8 +135,6 @@ class Monitor:
         work()
         for helper in helpers:
             helper.join()
-        for obs in result.observations:
-            self._observe(obs)
         return result
 
     def first_look(self, bmc: Bmc, machines: list[Machine]) -> RoundResult:

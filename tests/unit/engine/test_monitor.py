@@ -3,6 +3,7 @@ poll changed becomes events, nothing twice, and its memory outlives the Monitor.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -139,3 +140,30 @@ def test_a_removed_machine_is_let_go(manager: Manager, parts: FakeMonitorWorld) 
     result = manager.monitor.poll_bmc(bmc, [m for m, _ in listing])  # an old listing
     assert result.polled == 3  # the BMC still answers for it; its memory is not stored
     assert "c-3" not in MonitorRepository(manager.db).memories()
+
+
+def test_a_machine_s_events_are_told_before_its_round_ends(
+    manager: Manager, parts: FakeMonitorWorld
+) -> None:
+    """A round of a big enclosure takes seconds: a fault found on its first machine must
+    not wait for the last one (bench/detection.py measured up to a round's length more)."""
+    one_round(manager)
+    parts.fail_component(BMC.url, "1", "DIMM3")
+    monitor = manager.monitor
+    poll = monitor._poll
+    seen_before_last: list[bool] = []
+
+    def slow_last(bmc: Bmc, machine: Machine) -> Any:
+        if machine.name == "c-3":  # the last of the round waits for c-1's event, briefly
+            deadline = time.monotonic() + 2.0
+            while not hw_events(manager) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen_before_last.append(bool(hw_events(manager)))
+        return poll(bmc, machine)
+
+    monitor._poll = slow_last  # type: ignore[method-assign]
+    found = one_round(manager)
+    assert seen_before_last == [True]
+    assert len(found.observations) == 1
+    [event] = hw_events(manager)
+    assert (event.target, event.component) == ("c-1", "DIMM3")
