@@ -5,7 +5,7 @@ say happened."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +15,45 @@ from tests.e2e.conftest import Cli
 PARTITION = {"host": "hv", "cores": 2, "memory_gib": 8, "ports": ["fc0:shared"]}
 
 
+def machine(
+    system_id: str, mode: str, cores: int = 16, memory_gib: int = 64, power: str = "On"
+) -> dict[str, Any]:
+    """A lab machine config: ``mode`` "bare" or "hypervisor"."""
+    return {"id": system_id, "mode": mode, "cores": cores, "memory_gib": memory_gib, "power": power}
+
+
+def boot_volumes(initiators: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The lab's SAN for ``name -> initiator``: for each, a 1 GiB volume ``vol-<name>``
+    that host group ``hg-<name>`` maps to that initiator as LUN 0."""
+    return {
+        "volumes": [{"id": f"vol-{n}", "size_gib": 1} for n in initiators],
+        "host_groups": [
+            {"id": f"hg-{n}", "initiators": [i], "luns": {0: f"vol-{n}"}}
+            for n, i in initiators.items()
+        ],
+    }
+
+
 def hypervisor_lab(
-    scale: float, running: Sequence[str], stopped: Sequence[str] = ()
+    scale: float,
+    running: Sequence[str] = (),
+    stopped: Sequence[str] = (),
+    servers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A lab config: a hypervisor host "hv" (16 cores, 64 GiB, on) and its partitions,
     ``running`` ones on and ``stopped`` ones off. Each partition has 2 cores, 8 GiB and a
     shared FC port through which it boots its own 1 GiB volume ``vol-<id>`` (host group
-    ``hg-<id>``)."""
+    ``hg-<id>``). ``servers`` (name -> WWPN) adds a volume ``vol-<name>`` for each,
+    mapped to its WWPN (host group ``hg-<name>``)."""
     parts = [*((p, True) for p in running), *((p, False) for p in stopped)]
     return {
         "scale": scale,
-        "machines": [
-            {"id": "hv", "mode": "hypervisor", "cores": 16, "memory_gib": 64, "power": "On"}
-        ],
+        "machines": [machine("hv", "hypervisor")],
         "partitions": [
             {**PARTITION, "id": p, "power": "On"} if on else {**PARTITION, "id": p}
             for p, on in parts
         ],
-        "volumes": [{"id": f"vol-{p}", "size_gib": 1} for p, _ in parts],
-        "host_groups": [
-            {"id": f"hg-{p}", "initiators": [f"{p}/fc0"], "luns": {0: f"vol-{p}"}} for p, _ in parts
-        ],
+        **boot_volumes({**{p: f"{p}/fc0" for p, _ in parts}, **(servers or {})}),
     }
 
 
@@ -85,3 +103,16 @@ def os_running(lab: LabServer, *systems: str) -> bool:
     assert lab.lab is not None
     with lab.lab.lock:
         return all(lab.lab.system(s).boot.value == "OSRunning" for s in systems)
+
+
+def system_state(lab: LabServer, system_id: str) -> tuple[str, str | None, str]:
+    """(power, booted volume, boot progress) of one lab system."""
+    assert lab.lab is not None
+    with lab.lab.lock:
+        s = lab.lab.system(system_id)
+        return s.power.value, s.booted_volume, s.boot.value
+
+
+def os_booted_from(lab: LabServer, system_id: str, volume: str) -> Callable[[], bool]:
+    """For ``wait_for``: whether the lab system runs an OS booted from ``volume``."""
+    return lambda: system_state(lab, system_id)[1:] == (volume, "OSRunning")

@@ -5,18 +5,21 @@ acting on a host alone is refused while its partitions run."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from kanri.lab.server import LabServer
 from tests.e2e.conftest import Cli
-from tests.e2e.lab_helpers import add_lab, history, hypervisor_lab, last_seq
+from tests.e2e.lab_helpers import (
+    add_lab,
+    history,
+    hypervisor_lab,
+    last_seq,
+    os_booted_from,
+    system_state,
+)
 from tests.waiting import wait_for
-
-# test_runstates imports these from here.
-__all__ = ["last_seq", "os_on", "system"]
 
 # p3 is off: it stays off when its host comes back
 LAB = hypervisor_lab(20.0, running=("p1", "p2"), stopped=("p3",))
@@ -29,21 +32,9 @@ def cli(cli: Cli, lab: LabServer, tmp_path: Path) -> Cli:
     return cli
 
 
-def system(lab: LabServer, system_id: str) -> tuple[str, str | None, str]:
-    """(power, booted volume, boot progress) of one lab system."""
-    assert lab.lab is not None
-    with lab.lab.lock:
-        s = lab.lab.system(system_id)
-        return s.power.value, s.booted_volume, s.boot.value
-
-
-def os_on(lab: LabServer, system_id: str, volume: str) -> Callable[[], bool]:
-    return lambda: system(lab, system_id)[1] == volume and system(lab, system_id)[2] == "OSRunning"
-
-
 def test_stop_and_start_a_host_with_its_partitions(cli: Cli, lab: LabServer) -> None:
     for part, volume in (("p1", "vol-p1"), ("p2", "vol-p2")):
-        wait_for(os_on(lab, part, volume), timeout=30)
+        wait_for(os_booted_from(lab, part, volume), timeout=30)
     machines = {m["name"]: m for m in json.loads(cli("machine", "list", "-o", "json").out)}
     assert machines["lab-p1"]["kind"] == "partition"
 
@@ -61,7 +52,7 @@ def test_stop_and_start_a_host_with_its_partitions(cli: Cli, lab: LabServer) -> 
     offs = history(lab, "power.off", seq)
     assert sorted(offs[:2]) == ["p1", "p2"]
     assert offs[2:] == ["hv"]
-    assert [system(lab, s)[0] for s in ("hv", "p1", "p2", "p3")] == ["Off"] * 4
+    assert [system_state(lab, s)[0] for s in ("hv", "p1", "p2", "p3")] == ["Off"] * 4
 
     seq = last_seq(lab)
     on = cli("power", "on", "lab-hv", "--wait", "--timeout", "60")
@@ -70,14 +61,14 @@ def test_stop_and_start_a_host_with_its_partitions(cli: Cli, lab: LabServer) -> 
     assert ons[0] == "hv"
     assert sorted(ons[1:]) == ["p1", "p2"]  # p3 was off: stays
     for part, volume in (("p1", "vol-p1"), ("p2", "vol-p2")):
-        wait_for(os_on(lab, part, volume), timeout=30)
-    assert system(lab, "p3")[0] == "Off"
+        wait_for(os_booted_from(lab, part, volume), timeout=30)
+    assert system_state(lab, "p3")[0] == "Off"
 
 
 def test_starting_a_partition_starts_its_off_host_first(cli: Cli, lab: LabServer) -> None:
     off = cli("power", "off", "lab-hv", "--force", "--wait")
     assert off.code == 0, off.err + off.out
-    assert system(lab, "hv")[0] == "Off"
+    assert system_state(lab, "hv")[0] == "Off"
 
     refused = cli("power", "on", "lab-p3", "--no-cascade")
     assert refused.code == 4, refused.err
@@ -86,9 +77,14 @@ def test_starting_a_partition_starts_its_off_host_first(cli: Cli, lab: LabServer
     seq = last_seq(lab)
     on = cli("power", "on", "lab-p3", "--wait", "--timeout", "60")
     assert on.code == 0, on.err + on.out
+    wait_for(os_booted_from(lab, "p3", "vol-p3"), timeout=30)
+    # p1 and p2 ran when their host was forced off: run-state keeping (issue 5) starts
+    # them again once the host is back, each once; the host comes first.
+    for part in ("p1", "p2"):
+        wait_for(os_booted_from(lab, part, f"vol-{part}"), timeout=30)
     ons = history(lab, "power.on", seq)
-    assert ons == ["hv", "p3"]  # p1, p2 were stopped with force
-    wait_for(os_on(lab, "p3", "vol-p3"), timeout=30)
+    assert ons[0] == "hv", ons
+    assert sorted(ons) == ["hv", "p1", "p2", "p3"], ons
 
 
 def test_unknown_targets_and_groups_are_one_error_line(cli: Cli) -> None:

@@ -18,11 +18,15 @@ from kanri.api.routes import (
     groups,
     intake,
     jobs,
+    layouts,
     machines,
     maintenance,
+    partitions,
     power,
     rules,
+    runstates,
     schedules,
+    servers,
     storage,
 )
 from kanri.engine.manager import Manager
@@ -62,6 +66,12 @@ def create_app(manager: Manager, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(maintenance.router)
     app.include_router(deliveries.router)
     app.include_router(intake.router)
+    app.include_router(layouts.router)
+    app.include_router(servers.router)
+    app.include_router(partitions.router)
+    app.include_router(partitions.machine_router)
+    app.include_router(runstates.router)
+    app.include_router(runstates.machine_router)
 
     @app.get("/api/v1/status", tags=["manager"])
     def manager_status(manager: ManagerDep, _: CallerDep) -> dict[str, object]:

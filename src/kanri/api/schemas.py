@@ -10,6 +10,7 @@ from pydantic.config import JsonDict
 
 from kanri.domain.model import Machine
 from kanri.domain.naming import NAME_PATTERN
+from kanri.domain.partitions import MachineMode
 from kanri.domain.states import BootTarget, Health, PowerAction, PowerState, SystemKind
 from kanri.engine.power import PowerReading, PowerResult
 
@@ -79,6 +80,8 @@ class MachineOut(BaseModel):
     power_checked_at: datetime | None
     desired_power: PowerState | None
     reachable: bool
+    mode: MachineMode | None = None  # bare/hypervisor as last read (docs/partitions.md)
+    pending_mode: MachineMode | None = None  # waiting for the next boot
 
     @classmethod
     def of(cls, m: Machine) -> MachineOut:
@@ -103,6 +106,8 @@ class MachineOut(BaseModel):
             power_checked_at=m.power_checked_at,
             desired_power=m.desired_power,
             reachable=m.reachable,
+            mode=m.mode,
+            pending_mode=m.pending_mode,
         )
 
 

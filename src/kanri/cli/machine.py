@@ -27,6 +27,13 @@ _LIST_COLUMNS = [
     ("NAME", lambda m: m["name"]),
     ("KIND", lambda m: m["kind"]),
     ("HOST", lambda m: m.get("host") or m["host_system_id"]),
+    (
+        "MODE",
+        lambda m: (
+            (m.get("mode") or "") + (f" -> {m['pending_mode']}" if m.get("pending_mode") else "")
+            or None
+        ),
+    ),
     ("POWER", lambda m: m["power"] if m["reachable"] else "unreachable"),
     ("HEALTH", lambda m: m["health"]),
     ("MODEL", lambda m: " ".join(filter(None, [m["manufacturer"], m["model"]])) or None),
@@ -119,6 +126,11 @@ def show(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> Non
         ("cpu cores", m["cpu_cores"]),
         ("memory", f"{m['memory_mib']} MiB" if m["memory_mib"] else None),
         ("kind", m["kind"]),
+        (
+            "mode",
+            (m.get("mode") or "-")
+            + (f" ({m['pending_mode']} from its next boot)" if m.get("pending_mode") else ""),
+        ),
         ("host", m["host_system_id"] and f"system {m['host_system_id']} of the same BMC"),
         ("bmc", f"{m['bmc_url']} (system {m['system_id']}, driver {m['driver']})"),
         ("checked", m["power_checked_at"]),
@@ -158,3 +170,83 @@ def remove(
     confirm_removal(f"machine {name} from kanri", yes)
     api(ctx).delete(resource_path("machines", name))
     out.print(f"removed {name}")
+
+
+@app.command("mode")
+def mode(
+    ctx: typer.Context,
+    name: str,
+    new_mode: Annotated[str, typer.Argument(metavar="bare|hypervisor", help="the mode to run in")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="a server placed on it is unplaced (its record stays) and stops"
+        ),
+    ] = False,
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="follow the job to its end")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="seconds for the new mode to show")
+    ] = 600,
+) -> None:
+    """Switch a machine between bare and hypervisor mode: a job that sets the mode, reboots
+    the machine (starts it if off, restarts it if on) and waits until the firmware reports
+    the new mode. Refused (exit 4) if a server is placed on it (unless --force) or, to bare,
+    while it has partitions. With --wait: exit 0 when done, 7 if the mode did not show in
+    time."""
+    from kanri.cli.power import _follow
+
+    body = {"mode": new_mode, "force": force, "timeout": timeout}
+    job = api(ctx).post(resource_path("machines", name, "mode"), body)
+    out.print(escape(f"job {job['id']}: {name} to {new_mode} mode (set, reboot, verify)"))
+    if not wait:
+        out.print(f"job {job['id']}: {job['state']} (follow it: kanri job watch {job['id']})")
+        return
+    _follow(ctx, job["id"], timeout)
+
+
+@app.command("pool")
+def pool(ctx: typer.Context, host: str, output: OutputOpt = Format.TABLE) -> None:
+    """A hypervisor machine's pool as its BMC reports it now: what is free and who holds
+    the rest."""
+    p = api(ctx).get(resource_path("machines", host, "pool"))
+    if output is Format.JSON:
+        emit_json(p)
+        return
+    free_mem = p["memory_free_gib"]
+    out.print(
+        escape(
+            f"{host}: {p['mode']} mode; cores {p['cores_free']} free of {p['cores']}; memory "
+            f"{free_mem} GiB free of {p['memory_gib']} (blocks of {p['memory_block_gib']} GiB)"
+        )
+    )
+    rows = [
+        {"what": f"core {c['index']}", "free": c["dedicated_to"] is None and not c["shared_by"],
+         "held": _held(c)}
+        for c in p["core_use"]
+    ] + [
+        {"what": f"port {q['id']} ({q['kind']} {q['identity']})",
+         "free": q["dedicated_to"] is None and not q["shared_by"], "held": _held(q)}
+        for q in p["ports"]
+    ]  # fmt: skip
+    table(rows, _POOL_COLUMNS)
+
+
+_POOL_COLUMNS = [
+    ("RESOURCE", lambda r: r["what"]),
+    ("FREE", lambda r: "yes" if r["free"] else "no"),
+    ("USED BY", lambda r: r["held"] or None),
+]
+
+
+def _mode(m: dict[str, Any], pending: str = " -> {}") -> str:
+    """A machine's mode, and the one waiting for its next boot."""
+    now = m.get("mode") or ""
+    return now + (pending.format(m["pending_mode"]) if m.get("pending_mode") else "")
+
+
+def _held(use: dict[str, Any]) -> str:
+    if use["dedicated_to"] is not None:
+        return f"{use['dedicated_to'] or 'another'} (dedicated)"
+    if use["shared_by"]:
+        return f"{', '.join(use['shared_by'])} (shared)"
+    return ""

@@ -9,7 +9,22 @@ from typing import Annotated
 import typer
 
 from kanri import __version__
-from kanri.cli import event, group, job, lab, machine, maintenance, power, rule, schedule, storage
+from kanri.cli import (
+    event,
+    group,
+    job,
+    lab,
+    layout,
+    machine,
+    maintenance,
+    partition,
+    power,
+    rule,
+    schedule,
+    server,
+    snapshot,
+    storage,
+)
 from kanri.cli.context import CliContext, api
 from kanri.cli.demo import demo
 from kanri.cli.errors import CliError, ExitCode
@@ -43,6 +58,11 @@ app.add_typer(schedule.app, name="schedule")
 app.add_typer(schedule.calendar_app, name="calendar")
 app.add_typer(rule.app, name="rule")
 app.add_typer(maintenance.app, name="maintenance")
+app.add_typer(server.app, name="server")
+app.add_typer(layout.app, name="layout")
+app.add_typer(partition.app, name="partition")
+app.add_typer(snapshot.app, name="snapshot")
+partition.app.command("states")(snapshot.partition_states)  # run states: cli/snapshot.py
 app.command("serve")(serve)
 app.command("demo")(demo)
 

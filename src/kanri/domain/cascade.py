@@ -10,16 +10,32 @@ the plan into a job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kanri.domain.errors import Conflict, NotFound
+from kanri.domain.model import Machine
 from kanri.domain.states import PowerAction, PowerState, SystemKind
 
 # Reading "on" for these purposes: a partition that is starting must be stopped too.
 _RUNNING = {PowerState.ON, PowerState.POWERING_ON, PowerState.UNKNOWN}
 _STOPS = {PowerAction.OFF, PowerAction.FORCE_OFF}
 _CYCLES = {PowerAction.RESTART, PowerAction.RESET}
+
+
+def host_names(machines: Sequence[Machine]) -> dict[str, str]:
+    """partition name -> its host's kanri name: the machine behind the same BMC URL whose
+    system id is the partition's ``host_system_id`` (partitions whose host kanri does not
+    know are left out: they are planned alone)."""
+    by_system = {(m.bmc_url, m.system_id): m.name for m in machines}
+    hosts: dict[str, str] = {}
+    for m in machines:
+        inv = m.inventory
+        if inv.kind is SystemKind.PARTITION and inv.host_system_id:
+            host = by_system.get((m.bmc_url, inv.host_system_id))
+            if host is not None and host != m.name:
+                hosts[m.name] = host
+    return hosts
 
 
 @dataclass(frozen=True, slots=True)

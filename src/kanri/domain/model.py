@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kanri.domain.partitions import MachineMode
 from kanri.domain.states import Health, PowerState, SystemKind
 
 # The longest inventory text kanri keeps, in characters (the store's column sizes).
@@ -71,3 +72,5 @@ class Machine:
     power_commanded_at: datetime | None = None
     health: Health = Health.UNKNOWN
     reachable: bool = True
+    mode: MachineMode | None = None  # bare/hypervisor as last read; None: not known
+    pending_mode: MachineMode | None = None  # waiting for the next boot

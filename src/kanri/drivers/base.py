@@ -21,6 +21,7 @@ from kanri.domain.errors import (
 from kanri.domain.health import HealthReport, PushedEvent
 from kanri.domain.model import Bmc, SystemInventory
 from kanri.domain.notify import Notification
+from kanri.domain.partitions import MachineMode, Partition, PartitionSpec, Pool
 from kanri.domain.states import BootTarget, Health, PowerAction, PowerState
 from kanri.domain.storage import HostGroup, StorageArray, Volume
 
@@ -32,6 +33,7 @@ __all__ = [
     "DriverOptions",
     "InventoryDriver",
     "MonitorDriver",
+    "PartitionDriver",
     "PowerDriver",
     "StorageDriver",
     "SystemNotFound",
@@ -185,6 +187,51 @@ class MonitorDriver(Protocol):
 
     def parse_event(self, bmc: Bmc, body: dict[str, Any]) -> list[PushedEvent]:
         """One pushed event document as PushedEvents (an unparseable one: [])."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class PartitionDriver(Protocol):
+    """A machine's mode and the partitions carved from its pool (docs/partitions.md).
+
+    Refusals are domain errors: :class:`~kanri.domain.errors.Conflict` when the pool cannot
+    give what is asked (the message names the resource, what was asked and what is free),
+    or a running partition cannot take a change live (the message names what needs it
+    off); :class:`~kanri.domain.errors.Invalid` for a request the driver cannot express;
+    :class:`~kanri.domain.errors.NotFound` for an unknown host, partition or port. Nothing
+    is changed by a refused call.
+    """
+
+    def mode(self, bmc: Bmc, system_id: str) -> tuple[MachineMode, MachineMode | None]:
+        """The mode in effect, and the one waiting for the next boot (None: no change)."""
+        ...
+
+    def set_mode(self, bmc: Bmc, system_id: str, mode: MachineMode) -> None:
+        """Ask for ``mode`` from the next boot (asking for the mode in effect cancels a
+        pending change)."""
+        ...
+
+    def pool(self, bmc: Bmc, host: str) -> Pool: ...
+
+    def partitions(self, bmc: Bmc, host: str) -> list[Partition]: ...
+
+    def create(self, bmc: Bmc, host: str, spec: PartitionSpec) -> Partition:
+        """Compose a partition, off; never sent twice (a lost answer is an error)."""
+        ...
+
+    def modify(self, bmc: Bmc, partition_id: str, spec: PartitionSpec) -> Partition:
+        """Change a partition to ``spec``; while it runs only what may change live."""
+        ...
+
+    def delete(self, bmc: Bmc, partition_id: str) -> None:
+        """Free a partition's resources; refused (Conflict) unless it is off."""
+        ...
+
+    def set_identity(self, bmc: Bmc, system_id: str, port: str, identity: str | None) -> None:
+        """Present ``identity`` (WWPN or MAC) on the system's ``port`` from its next boot;
+        None restores the port's permanent identity."""
         ...
 
     def close(self) -> None: ...

@@ -18,6 +18,7 @@ from kanri.drivers.base import (
     InventoryDriver,
     MonitorDriver,
     Notifier,
+    PartitionDriver,
     PowerDriver,
     StorageDriver,
 )
@@ -88,6 +89,11 @@ class Drivers:
 
     def inventory(self, name: str) -> InventoryDriver:
         return cast(InventoryDriver, self._get("inventory", name))
+
+    def partitions(self, name: str) -> PartitionDriver:
+        """A partitions driver (``kanri.drivers.partitions``): the lab's Redfish
+        composition, libvirt, or the fake."""
+        return cast(PartitionDriver, self._get("partitions", name))
 
     def monitor(self, name: str) -> MonitorDriver:
         """A health/event monitor driver (``kanri.drivers.monitor``), usually named like

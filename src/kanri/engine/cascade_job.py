@@ -5,13 +5,13 @@ The tree: every machine, with its kind, its host (the kanri name of the machine 
 same BMC URL whose system id is the partition's ``host_system_id``) and its power as last
 read. ``kanri.domain.cascade.plan`` turns it into ordered groups of steps.
 
-"Should run" (a partition to start when its host starts): a partition should run when the
-last power command kanri gave it was a *cascade stop* — a stop sent because its host was
-being stopped while the partition was running. The stop step journals that as a
-``power.cascade_stop`` event on the partition (and ``cascade_stop: true`` in its result);
-any later command on the partition (a start, an operator's stop) is a newer
-``power.command`` event and clears it. A partition an operator stopped on purpose therefore
-stays off when its host comes back.
+"Should run" (a partition to start when its host starts) is its run state
+(engine/runstates.py, docs/partitions.md "Run states"): stopped by a cascade — a stop sent
+because its host was being stopped while the partition was running, recorded before the
+stop is sent (and journaled as a ``power.cascade_stop`` event, ``cascade_stop: true`` in
+its result) — or lost with its host. Any later command on the partition (a start, an
+operator's stop) changes the run state. A partition an operator stopped on purpose
+therefore stays off when its host comes back.
 """
 
 from __future__ import annotations
@@ -19,48 +19,26 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kanri.domain.cascade import Node
+from kanri.domain.cascade import Node, host_names
 from kanri.domain.errors import KanriError, TimedOut
 from kanri.domain.jobs import Step
 from kanri.domain.model import Machine
 from kanri.domain.states import PowerAction, PowerState, SystemKind
+from kanri.engine import runstates
 from kanri.engine.job_runner import Stopped
 from kanri.engine.jobs import JobContext
 from kanri.store.repo import Repository
 
 CASCADE_STOP = "power.cascade_stop"
-_COMMANDS = frozenset({CASCADE_STOP, "power.command"})
-_EVENTS_LOOKED_AT = 200
 _OFF = frozenset({PowerState.OFF})
 _GOING_OFF = frozenset({PowerState.OFF, PowerState.POWERING_OFF})
 
 
-def host_names(machines: list[Machine]) -> dict[str, str]:
-    """partition name -> its host's kanri name (partitions whose host kanri does not know
-    are left out: they are planned alone)."""
-    by_system = {(m.bmc_url, m.system_id): m.name for m in machines}
-    hosts: dict[str, str] = {}
-    for m in machines:
-        inv = m.inventory
-        if inv.kind is SystemKind.PARTITION and inv.host_system_id:
-            host = by_system.get((m.bmc_url, inv.host_system_id))
-            if host is not None and host != m.name:
-                hosts[m.name] = host
-    return hosts
-
-
 def should_run(repo: Repository, partition: str) -> bool:
-    """True when the newest power command on ``partition`` is a cascade stop: commands of
-    the stopping job itself (its graceful off, its forced off, a resumed attempt) do not
-    count against it."""
-    by: list[str] = []
-    for event in repo.list_events(partition, limit=_EVENTS_LOOKED_AT):
-        if event["kind"] == "power.command":
-            by.append(str(event["details"].get("by", "")))
-        elif event["kind"] == CASCADE_STOP:
-            job = event["details"].get("job")
-            return all(b in (f"job {job}", f"job {job} (forced)") for b in by)
-    return False
+    """True when a cascade stopped ``partition`` (or it was lost with its host) and nothing
+    changed its run state since: the stopping job's own commands (its graceful off, its
+    forced off, a resumed attempt) record nothing more."""
+    return runstates.hooks(repo).should_run(partition)
 
 
 def power_tree(repo: Repository, *, with_should_run: bool) -> dict[str, Node]:
@@ -114,6 +92,8 @@ def stop_step(context: JobContext, step: Step) -> dict[str, Any]:
             f"{who} stops {name} before its host {host}; it should run again when the host starts",
             {"job": context.job_id, "host": host, "was": previous.value},
         )
+    if cascade_stop or not host:  # run states: engine/runstates.py
+        runstates.hooks(context.repo).before_step(name, action, step.params)
     sent = context.power.set(name, action, who=who, job=context.job_id)
     out: dict[str, Any] = {"previous": previous.value, "sent": sent.sent, "forced": False}
     if cascade_stop:

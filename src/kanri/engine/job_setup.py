@@ -7,9 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from kanri.drivers.registry import Drivers
-from kanri.engine import power_job
+from kanri.engine import layout_job, mode_job, power_job
 from kanri.engine.calls import DriverCalls
 from kanri.engine.jobs import JobOptions, JobService
+from kanri.engine.layouts import LayoutService
 from kanri.engine.locks import TargetLocks
 from kanri.engine.power import PowerService
 from kanri.store.jobs_repo import JobRepository
@@ -54,4 +55,11 @@ def build_job_service(
     options = replace(options, per_bmc=drivers.context.options.per_bmc_concurrency)
     service = JobService(jobs, repo, power, owner, prefix, options)
     power_job.register(service)
+    mode_job.register(service)
     return service
+
+
+def register_layouts(service: JobService, layouts: LayoutService) -> None:
+    """The ``layout.apply`` kind (engine/layout_job.py): it needs the layouts service,
+    which the manager builds after the job service."""
+    layout_job.register(service, layouts)

@@ -8,9 +8,11 @@ from dataclasses import replace
 from kanri.domain.errors import Invalid, NotFound, SystemNotFound
 from kanri.domain.model import Bmc, Machine, SystemInventory
 from kanri.domain.naming import check_name, machine_names, normalize_bmc_url
+from kanri.domain.states import SystemKind
 from kanri.drivers.registry import Drivers
 from kanri.engine.calls import DriverCalls
 from kanri.engine.locks import TargetLocks
+from kanri.store.partitions_repo import PartitionsRepository
 from kanri.store.repo import Repository
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,22 @@ class MachineService:
             machine, bmc = self.repo.bmc_of(name)
             inventory = self.drivers.inventory(machine.driver)
             fresh = self.calls.run(inventory.inventory, bmc, machine.system_id)
-            return self.repo.update_inventory(name, fresh)
+            updated = self.repo.update_inventory(name, fresh)
+            return self._read_mode(updated, bmc)
+
+    def _read_mode(self, machine: Machine, bmc: Bmc) -> Machine:
+        """Keep the machine's mode as its partitions driver reads it (docs/partitions.md);
+        a partition, or a machine whose driver has no modes, keeps none."""
+        if machine.inventory.kind is SystemKind.PARTITION:
+            return machine
+        try:
+            driver = self.drivers.partitions(machine.driver)
+            mode, pending = self.calls.run(driver.mode, bmc, machine.system_id)
+        except (Invalid, NotFound) as exc:
+            log.debug("%s: no mode read (%s)", machine.name, exc)
+            return machine
+        PartitionsRepository(self.repo.db).set_mode(machine.name, mode, pending)
+        return replace(machine, mode=mode, pending_mode=pending)
 
     def rename(self, name: str, new_name: str) -> Machine:
         """Refused (:class:`Conflict`) while an operation or a live job holds the machine."""

@@ -19,16 +19,20 @@ from kanri.engine.delivery_setup import build_delivery
 from kanri.engine.events import EventService
 from kanri.engine.groups import GroupService
 from kanri.engine.intake import Intake, IntakeOptions
-from kanri.engine.job_setup import build_job_service
+from kanri.engine.job_setup import build_job_service, register_layouts
 from kanri.engine.jobs import JobOptions
+from kanri.engine.layouts import LayoutService
 from kanri.engine.locks import TargetLocks
 from kanri.engine.machines import MachineService
 from kanri.engine.monitor import Monitor, MonitorOptions
+from kanri.engine.partitions import PartitionService
 from kanri.engine.power import PowerService
 from kanri.engine.reactions import Reactions
 from kanri.engine.rules import RuleService
+from kanri.engine.runstates import RunStateService
 from kanri.engine.scheduler import Scheduler, SchedulerOptions, clock_from_env
 from kanri.engine.schedules import ScheduleService
+from kanri.engine.servers import ServerService
 from kanri.engine.storage import StorageService
 from kanri.engine.sync import PowerSync, SyncOptions
 from kanri.engine.tokens import ensure_admin_token
@@ -36,11 +40,15 @@ from kanri.settings import Settings
 from kanri.store import migrate
 from kanri.store.db import Database
 from kanri.store.jobs_repo import JobRepository
+from kanri.store.layouts_repo import LayoutRepository
 from kanri.store.monitor_repo import MonitorRepository
+from kanri.store.partitions_repo import PartitionsRepository
 from kanri.store.repo import Repository
 from kanri.store.rules_repo import RulesRepository
+from kanri.store.runstates_repo import RunStatesRepository
 from kanri.store.schedules_repo import SchedulesRepository
 from kanri.store.secrets import Secrets
+from kanri.store.servers_repo import ServersRepository
 from kanri.store.storage_repo import StorageRepository
 
 log = logging.getLogger(__name__)
@@ -100,7 +108,33 @@ class Manager:
             self.options.jobs,
         )
         self.power.job_holder = self.jobs.repo.holder
+        # Partitions and modes (docs/partitions.md): direct calls under the targets' locks.
+        self.partitions = PartitionService(
+            self.repo,
+            PartitionsRepository(self.db),
+            self.drivers,
+            self.operator_calls,
+            locks,
+            self.machines,
+        )
+        self.partitions.job_holder = self.jobs.repo.holder
+        # Servers placed on machines and partitions (docs/partitions.md, "Servers").
+        self.servers = ServerService(
+            ServersRepository(self.db),
+            self.repo,
+            self.drivers,
+            self.operator_calls,
+            locks,
+            self.jobs,
+        )
         self.sync = PowerSync(self.repo, self.drivers, self.calls, self.options.sync)
+        # Run-state keeping (docs/partitions.md "Run states"): told of each sweep's changes.
+        self.runstates = RunStateService(self.repo, RunStatesRepository(self.db))
+        self.runstates.submit = lambda targets, params: (
+            self.jobs.submit("power", targets, params).id
+        )
+        self.runstates.job_holder = self.jobs.repo.holder
+        self.sync.after_sweep = self.runstates.after_sweep
         # Groups and power schedules (docs/schedules.md): each due run becomes a power job.
         schedules_store = SchedulesRepository(self.db)
         self.groups = GroupService(schedules_store, self.repo)
@@ -133,6 +167,19 @@ class Manager:
         self.intake = Intake(
             self.repo, monitor_store, self.drivers, self.events, self.monitor, self.options.intake
         )
+        # Layouts (docs/partitions.md "Layouts"): a version recorded on every change; the
+        # other issue-5 services (partitions, servers, runstates, jobs) looked up by name.
+        self.layouts = LayoutService(
+            LayoutRepository(self.db),
+            self.repo,
+            self.drivers,
+            self.operator_calls,
+            lambda name: getattr(self, name, None),
+        )
+        register_layouts(self.jobs, self.layouts)
+        if (partitions := getattr(self, "partitions", None)) is not None:
+            partitions.listen(self.layouts.on_change)
+        self.servers.listen(self.layouts.on_change)  # placements are part of a layout
         with _starting(f"the token file {settings.token_file}"):
             self.admin_token = ensure_admin_token(self.repo, settings.token_file)
 

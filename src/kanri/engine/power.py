@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from kanri.domain.errors import BmcError, Conflict
 from kanri.domain.states import BootTarget, PowerAction, PowerActionRefused, PowerState, plan_power
 from kanri.drivers.registry import Drivers
+from kanri.engine import runstates
 from kanri.engine.calls import DriverCalls
 from kanri.engine.locks import TargetLocks
 from kanri.store.repo import Repository
@@ -98,6 +99,8 @@ class PowerService:
             except PowerActionRefused as exc:
                 raise Conflict(str(exc)) from None
             details = {"action": action.value, "previous": state.value, "by": who}
+            if job is None:  # an operator's own command (a job's steps record theirs)
+                runstates.hooks(self.repo).before_step(name, action, {"by": who})
             # What kanri asks for is written before it acts: if the answer is lost, the
             # sync loop still knows what to compare the machine with.
             self.repo.set_desired_power(name, step.final, commanded=step.send)
@@ -109,6 +112,8 @@ class PowerService:
                     f"{who} asked {action.value}: was {state.value}, nothing to do",
                     {**details, "sent": False},
                 )
+                if job is None:
+                    runstates.hooks(self.repo).after_step(name, action, {"by": who})
                 return PowerResult(name, action, state, False, step.final)
             self.repo.add_event(
                 "power.command",
@@ -129,4 +134,6 @@ class PowerService:
                 )
                 raise
             log.info("%s: %s (was %s)", name, action.value, state.value)
+            if job is None:
+                runstates.hooks(self.repo).after_step(name, action, {"by": who})
             return PowerResult(name, action, state, True, step.final)

@@ -25,13 +25,16 @@ from kanri.domain import cascade
 from kanri.domain.errors import BmcError, BmcUnreachable, Invalid, TimedOut
 from kanri.domain.jobs import Step, StepSpec
 from kanri.domain.states import PowerAction, PowerState
-from kanri.engine import cascade_job
+from kanri.engine import cascade_job, runstates
 from kanri.engine.job_runner import Stopped
 from kanri.engine.jobs import JobContext, JobService
+from kanri.engine.servers import resolve_target
 
 KIND = "power"
 _CYCLES = frozenset({PowerAction.RESTART, PowerAction.RESET})
 _PARAMS = frozenset({"action", "wait", "timeout", "max_parallel", "cascade", "graceful_timeout"})
+# Run states (engine/runstates.py): who asked (the API sets it), and a restore's cause.
+_PARAMS |= {"by", "restore"}
 _STOPS = frozenset({PowerAction.OFF, PowerAction.FORCE_OFF})
 
 
@@ -58,13 +61,15 @@ def check_params(params: dict[str, Any]) -> tuple[PowerAction, bool, float]:
     graceful = params.get("graceful_timeout", 120)
     if isinstance(graceful, bool) or not isinstance(graceful, int | float) or graceful < 0:
         raise Invalid("power job 'graceful_timeout' is a number of seconds, 0 or more")
+    if params.get("restore") not in {None, *runstates.RESTORE_CAUSES}:
+        raise Invalid("power job 'restore' is host_back or layout_restored")
     return action, wait, float(timeout)
 
 
 def plan(targets: list[str], params: dict[str, Any], context: JobContext) -> list[StepSpec]:
     action, wait, timeout = check_params(params)
-    for target in targets:
-        context.repo.get_machine(target)  # NotFound before anything is stored
+    # A server's name acts on its placement; NotFound before anything is stored.
+    targets = list(dict.fromkeys(resolve_target(context.repo, t) for t in targets))
     tree = cascade_job.power_tree(context.repo, with_should_run=action is PowerAction.ON)
     planned = cascade.plan(
         action,
@@ -83,13 +88,14 @@ def plan(targets: list[str], params: dict[str, Any], context: JobContext) -> lis
             "wait": wait or p.group < last,
             "timeout": timeout,
             "why": p.why,
+            **{k: params[k] for k in ("by", "restore") if params.get(k)},
         }
         node = tree[p.target]
         if p.action in _STOPS and node.host is not None and p.group < last:
             step_params["force_after"] = p.force_after
             step_params["cascade_of"] = node.host if p.why != "asked" else None
             name, fn = f"stop {p.target}", "power.stop"
-        elif p.action is PowerAction.ON and node.host is not None and p.group > 0:
+        elif p.action is PowerAction.ON and node.host is not None and _may_wait_host(p, params):
             name, fn = f"on {p.target}", "power.start"
         elif p.action in _CYCLES:
             name, fn = f"{p.action.value} {p.target}", "power.cycle"
@@ -99,12 +105,20 @@ def plan(targets: list[str], params: dict[str, Any], context: JobContext) -> lis
     return specs
 
 
+def _may_wait_host(p: cascade.PlannedStep, params: dict[str, Any]) -> bool:
+    """A partition started after its host, or by a restore (its host may still be booting
+    its hypervisor): a ``power.start`` step, which tries again meanwhile."""
+    return p.group > 0 or bool(params.get("restore"))
+
+
 def power_step(context: JobContext, step: Step) -> dict[str, Any]:
     """Read the power, send the action only if the table says so, then maybe wait."""
     if step.target is None:
         raise Invalid("a power step needs a target")
     action = PowerAction(step.params["action"])
+    runstates.hooks(context.repo).before_step(step.target, action, step.params)
     result = context.power.set(step.target, action, who=f"job {context.job_id}", job=context.job_id)
+    runstates.hooks(context.repo).after_step(step.target, action, step.params)
     out: dict[str, Any] = {
         "previous": result.previous.value,
         "sent": result.sent,

@@ -53,6 +53,9 @@ class SweepStats:
     late: int = 0  # not read by the deadline, or still out from an earlier sweep
     seconds: float = 0.0
     events: list[str] = field(default_factory=list)
+    # Readings that changed what the store knew (power None: became unreachable), for
+    # run-state keeping (engine/runstates.py), in the order they were recorded.
+    changes: list[tuple[Machine, PowerState | None]] = field(default_factory=list)
 
 
 class PowerSync:
@@ -72,6 +75,8 @@ class PowerSync:
         # The event service's observe (set by the manager): unreachable BMCs become events
         # that clear; without it they are plain records.
         self.observe: Callable[[Observation], object] | None = None
+        # Run-state keeping (set by the manager): told of each sweep's changes after it.
+        self.after_sweep: Callable[[list[tuple[Machine, PowerState | None]]], object] | None = None
         self._failures: dict[str, int] = {}
         self._drift_reported: set[str] = set()
         self._out: set[str] = set()  # machines whose read is still in the pool
@@ -128,6 +133,11 @@ class PowerSync:
                 if queues[url]:
                     submit_next(url)
         stats.late += len(pending) + sum(len(queue) for queue in queues.values())
+        if self.after_sweep is not None:
+            try:
+                self.after_sweep(stats.changes)
+            except Exception:  # run states must not end the sweep loop
+                log.exception("run-state keeping after the sweep failed")
         stats.seconds = time.monotonic() - started
         self.last_sweep = stats
         return stats
@@ -176,6 +186,7 @@ class PowerSync:
         if power != machine.power or not machine.reachable:
             self.repo.record_power(name, power, reachable=True)
             stats.changed += 1
+            stats.changes.append((machine, power))
             if not machine.reachable:
                 self._observe(name, f"{name} answers again", cleared=True)
                 self._event(stats, "bmc.reachable", "info", name, f"{name} answers again")
@@ -224,6 +235,7 @@ class PowerSync:
         if count == self.options.unreachable_after and machine.reachable:
             self.repo.record_power(name, machine.power, reachable=False)
             stats.changed += 1
+            stats.changes.append((machine, None))
             message = f"{name}: BMC failed {count} polls in a row: {exc.reason}"
             details = {"bmc": exc.bmc_url, "reason": exc.reason, "error": type(exc).__name__}
             if self.observe is None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from kanri.domain.errors import Conflict, Invalid, NotFound
 from kanri.domain.model import Bmc, FcPort, Machine, Nic, SystemInventory
 from kanri.domain.naming import check_name
+from kanri.domain.partitions import MachineMode
 from kanri.domain.states import Health, PowerState, SystemKind
 from kanri.store.db import Database
 from kanri.store.events_repo import EventsRepository
@@ -59,6 +60,8 @@ def _machine(row: MachineRow) -> Machine:
         power_commanded_at=row.power_commanded_at,
         health=Health(row.health),
         reachable=row.reachable,
+        mode=MachineMode(row.mode) if row.mode else None,
+        pending_mode=MachineMode(row.pending_mode) if row.pending_mode else None,
     )
 
 

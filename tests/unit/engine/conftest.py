@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kanri.drivers.fake import FakeWorld, world_of
+from kanri.drivers.fake import FakeBmc, FakeWorld, world_of
 from kanri.engine.manager import Manager, ManagerOptions
 from kanri.engine.sync import SyncOptions
 from kanri.settings import Settings
@@ -33,6 +33,12 @@ def manager(tmp_path: Path) -> Iterator[Manager]:
 @pytest.fixture
 def world(manager: Manager) -> FakeWorld:
     return world_of(manager.drivers.context)
+
+
+@pytest.fixture
+def bmc(manager: Manager, request: pytest.FixtureRequest) -> FakeBmc:
+    """The fake BMC behind the test module's ``BMC`` (a machine the module adds)."""
+    return world_of(manager.drivers.context).bmcs[request.module.BMC.url]
 
 
 @pytest.fixture(scope="module")

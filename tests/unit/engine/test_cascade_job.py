@@ -12,45 +12,28 @@ import pytest
 from kanri.domain.errors import Conflict, Invalid
 from kanri.domain.jobs import Job, JobState, Step
 from kanri.domain.model import Bmc
-from kanri.domain.states import PowerAction, PowerState, SystemKind
-from kanri.drivers.fake import FakeBmc, world_of
+from kanri.domain.states import PowerAction, PowerState
+from kanri.drivers.fake import FakeBmc
 from kanri.drivers.fake import driver as fake_driver
 from kanri.engine import cascade_job
-from kanri.engine.jobs import JobOptions
-from kanri.engine.manager import Manager, ManagerOptions
-from kanri.settings import Settings
-from tests.waiting import wait_for
+from kanri.engine.manager import Manager
+from tests.unit.engine.fake_manager import (
+    ended,
+    manager_of_a_host_with_partitions,
+    stopped_after,
+)
 
 BMC = Bmc("fake://encl?systems=3", "admin", "pw")
-FAST = JobOptions(lease=2.0, heartbeat=0.05, lock_wait=30, lock_poll=0.02, settle_poll=0.01)
 
 
 @pytest.fixture
 def manager(tmp_path: Path) -> Iterator[Manager]:
-    settings = Settings(tmp_path, f"sqlite:///{tmp_path / 'kanri.db'}")
-    m = Manager(settings, ManagerOptions(workers=8, run_sync=False, jobs=FAST))
-    bmc = world_of(m.drivers.context).add_bmc(BMC.url, systems=3)
-    for sid in ("2", "3"):
-        system = bmc.systems[sid]
-        system.inventory = replace(system.inventory, kind=SystemKind.PARTITION, host_system_id="1")
-    for system in bmc.systems.values():
-        system.power = PowerState.ON
-    m.machines.add("rack", BMC, driver="fake")
-    try:
+    with stopped_after(manager_of_a_host_with_partitions(tmp_path, BMC)) as m:
         yield m
-    finally:
-        m.stop()
-
-
-@pytest.fixture
-def bmc(manager: Manager) -> FakeBmc:
-    return world_of(manager.drivers.context).bmcs[BMC.url]
 
 
 def run(manager: Manager, targets: list[str], **params: object) -> Job:
-    job = manager.jobs.submit("power", targets, dict(params))
-    wait_for(lambda: manager.jobs.get(job.id).state.ended, 10)
-    return manager.jobs.get(job.id)
+    return ended(manager, manager.jobs.submit("power", targets, dict(params)).id)
 
 
 def plan(job: Job) -> list[tuple[int, str, str]]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kanri.domain.errors import Conflict, Invalid, NotFound
-from kanri.domain.jobs import Job, JobState, Step, StepSpec, StepState
+from kanri.domain.jobs import JobState, Step, StepSpec, StepState
 from kanri.domain.model import Bmc
 from kanri.domain.states import PowerAction, PowerState
 from kanri.drivers.base import DriverOptions
@@ -20,36 +20,21 @@ from kanri.engine.jobs import JobContext, JobOptions
 from kanri.engine.manager import Manager, ManagerOptions
 from kanri.settings import Settings
 from kanri.store.tables import JobRow
+from tests.unit.engine.fake_manager import FAST, ended, fast_manager
 from tests.waiting import wait_for
 
 BMC = Bmc("fake://rack?systems=3", "admin", "pw")
 NAMES = ["rack-1", "rack-2", "rack-3"]
-FAST = JobOptions(lease=2.0, heartbeat=0.05, lock_wait=30, lock_poll=0.02, settle_poll=0.01)
-
-
-def _manager(data_dir: Path, jobs: JobOptions = FAST) -> Manager:
-    settings = Settings(data_dir, f"sqlite:///{data_dir / 'kanri.db'}")
-    return Manager(settings, ManagerOptions(workers=8, run_sync=False, jobs=jobs))
 
 
 @pytest.fixture
 def manager(tmp_path: Path) -> Iterator[Manager]:
-    m = _manager(tmp_path)
+    m = fast_manager(tmp_path)
     m.machines.add("rack", BMC, driver="fake")
     try:
         yield m
     finally:
         m.stop()
-
-
-@pytest.fixture
-def bmc(manager: Manager) -> FakeBmc:
-    return world_of(manager.drivers.context).bmcs[BMC.url]
-
-
-def ended(manager: Manager, job_id: int, timeout: float = 10) -> Job:
-    wait_for(lambda: manager.jobs.get(job_id).state.ended, timeout)
-    return manager.jobs.get(job_id)
 
 
 def commands(bmc: FakeBmc) -> dict[str, list[str]]:
@@ -211,7 +196,7 @@ def test_a_held_target_makes_the_job_wait_and_operators_conflict(
 
 
 def test_a_job_gives_up_after_the_lock_wait(tmp_path: Path) -> None:
-    m = _manager(tmp_path, JobOptions(lock_wait=0.1, lock_poll=0.02))
+    m = fast_manager(tmp_path, JobOptions(lock_wait=0.1, lock_poll=0.02))
     try:
         m.machines.add("rack", BMC, driver="fake")
         m.jobs.repo.acquire(["rack-1"], 999, "someone-else", lease=60)
@@ -249,13 +234,13 @@ def _crashed_job(m: Manager, action: str, owner: str) -> int:
 def test_resume_reruns_a_started_step_which_reads_state_and_does_not_resend(
     tmp_path: Path,
 ) -> None:
-    first = _manager(tmp_path)
+    first = fast_manager(tmp_path)
     first.machines.add("rack", BMC, driver="fake")
     job_id = _crashed_job(first, "on", owner=first.jobs.owner)
     world: FakeWorld = world_of(first.drivers.context)
     world.bmcs[BMC.url].systems["1"].power = PowerState.ON  # the command had gone out
     first.stop()
-    second = _manager(tmp_path)  # same data directory: the first run is known dead
+    second = fast_manager(tmp_path)  # same data directory: the first run is known dead
     try:
         # the fake world belongs to the driver context: carry the machine's state over
         world_of(second.drivers.context).bmcs[BMC.url] = world.bmcs[BMC.url]
@@ -271,11 +256,11 @@ def test_resume_reruns_a_started_step_which_reads_state_and_does_not_resend(
 
 
 def test_resume_does_not_repeat_a_step_that_is_not_idempotent(tmp_path: Path) -> None:
-    first = _manager(tmp_path)
+    first = fast_manager(tmp_path)
     first.machines.add("rack", BMC, driver="fake")
     job_id = _crashed_job(first, "reset", owner=first.jobs.owner)
     first.stop()
-    second = _manager(tmp_path)
+    second = fast_manager(tmp_path)
     try:
         second.start()
         job = ended(second, job_id)

@@ -1,4 +1,5 @@
-"""Naming rules: every constraint and index has a name, made by the convention in tables.py.
+"""Naming rules: every constraint and index has a name, made by the convention in
+store/tables/base.py.
 
 Alembic can only drop or alter what it can name, and SQLite's batch mode needs the names too.
 """

@@ -93,9 +93,11 @@ class JobOut(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def submit_job(body: JobIn, manager: ManagerDep, _: CallerDep) -> JobOut:
+def submit_job(body: JobIn, manager: ManagerDep, who: CallerDep) -> JobOut:
     """Plan a job and start it. Bad input (unknown kind, target or parameter) stores nothing."""
-    return JobOut.of(manager.jobs.submit(body.kind, body.targets, body.params), steps=True)
+    # Who asked: a partition's run state records it (docs/partitions.md "Run states").
+    params = {**body.params, "by": who} if body.kind == "power" else body.params
+    return JobOut.of(manager.jobs.submit(body.kind, body.targets, params), steps=True)
 
 
 @router.get("")
