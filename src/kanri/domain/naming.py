@@ -57,7 +57,9 @@ def normalize_bmc_url(url: str) -> str:
     lower-cased, a default port dropped, and a ``/redfish/v1`` path (which operators often
     paste) too. Anything else in the URL (credentials, another path, a query) is refused,
     since the driver would ignore it and two spellings would name one BMC. Other schemes
-    (the fake driver's ``fake://NAME?systems=N``) keep their path and query.
+    (the fake driver's ``fake://NAME?systems=N``, libvirt's ``qemu+ssh://root@kvm-1/system``)
+    keep their user, path and query; a local libvirt one (``qemu:///system``,
+    ``test:///abs/path/host.xml``) has no host.
     """
     text = url.strip()
     try:
@@ -67,7 +69,7 @@ def normalize_bmc_url(url: str) -> str:
         raise Invalid(f"invalid BMC URL {url!r}: {exc}") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    if not scheme or not host:
+    if not scheme or not (host or _is_local_libvirt(scheme)):
         raise Invalid(f"invalid BMC URL {url!r}: give scheme and host, e.g. https://10.0.0.5")
     if ":" in host:
         host = f"[{host}]"
@@ -75,6 +77,12 @@ def normalize_bmc_url(url: str) -> str:
         host = f"{host}:{port}"
     path = parts.path.rstrip("/")
     if scheme not in _DEFAULT_PORTS:
+        if parts.password is not None:
+            raise Invalid(f"invalid BMC URL {url!r}: give the password separately, not in the URL")
+        if not host:  # a local libvirt URI: scheme:///path
+            return f"{scheme}://{path or '/'}" + (f"?{parts.query}" if parts.query else "")
+        if parts.username:  # libvirt's ssh user (qemu+ssh://root@host/system)
+            host = f"{parts.username}@{host}"
         return urlunsplit((scheme, host, path, parts.query, ""))
     if parts.username or parts.password:
         raise Invalid(f"invalid BMC URL {url!r}: give credentials separately, not in the URL")
@@ -84,3 +92,13 @@ def normalize_bmc_url(url: str) -> str:
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# libvirt drivers that run on the manager's own machine: their URIs name no host
+# (qemu:///system, test:///path/host.xml); a transport other than the local socket
+# (qemu+ssh://) needs one.
+_LOCAL_LIBVIRT = {"qemu", "test", "lxc", "xen", "libxl", "bhyve", "vbox", "ch", "vz", "openvz"}
+
+
+def _is_local_libvirt(scheme: str) -> bool:
+    driver, _, transport = scheme.partition("+")
+    return driver in _LOCAL_LIBVIRT and transport in ("", "unix")

@@ -13,7 +13,7 @@ import pytest
 
 from kanri.domain.model import Bmc
 from kanri.domain.states import PowerAction, PowerState
-from kanri.drivers.libvirt import LibvirtPartitions, LibvirtPower
+from kanri.drivers.libvirt import LibvirtPartitions
 from kanri.drivers.libvirt.domxml import alias_of, parse
 from kanri.drivers.libvirt.hostxml import pool_wwpn
 from kanri.drivers.libvirt.ports import pool_name
@@ -52,9 +52,8 @@ def libvirt_target(request: pytest.FixtureRequest, drivers: Drivers) -> Target:
     bmc = Bmc(URL, "", "")
     parts = cast(LibvirtPartitions, drivers.partitions("libvirt"))
     conn = parts.connections.get(bmc)
-    # Not registered as a power driver (that needs an inventory driver too): made here,
-    # sharing the partitions driver's connection through the context.
-    power = LibvirtPower(drivers.context)
+    # The registered power driver: it shares the partitions driver's connection.
+    power = drivers.power("libvirt")
 
     def act(system: str, action: PowerAction, state: PowerState) -> None:
         power.set_power(bmc, system, action)

@@ -41,6 +41,12 @@ def test_bad_names_are_refused(bad: str) -> None:
         ("https://10.0.0.5:8443/redfish/v1/", "https://10.0.0.5:8443"),
         (" https://[FE80::1]:443 ", "https://[fe80::1]"),
         ("fake://Rack?systems=3", "fake://rack?systems=3"),
+        # libvirt: the ssh user stays (it is whom ssh logs in as); a local URI has no host
+        ("qemu+ssh://root@KVM-1/system", "qemu+ssh://root@kvm-1/system"),
+        ("qemu+ssh://kvm-1:2222/system/?keyfile=/k", "qemu+ssh://kvm-1:2222/system?keyfile=/k"),
+        ("qemu:///system/", "qemu:///system"),
+        ("lxc:///", "lxc:///"),
+        ("test:///abs/Path/host.xml", "test:///abs/Path/host.xml"),
     ],
 )
 def test_bmc_urls_have_one_spelling(given: str, normal: str) -> None:
@@ -56,6 +62,9 @@ def test_bmc_urls_have_one_spelling(given: str, normal: str) -> None:
         ("https://bmc/some/path", "address only"),
         ("https://bmc/?a=b", "address only"),
         ("not a url", "scheme and host"),
+        ("gopher://", "scheme and host"),
+        ("qemu+ssh:///system", "scheme and host"),
+        ("qemu+ssh://root:pw@kvm-1/system", "password separately"),
         ("", "scheme and host"),
     ],
 )

@@ -21,6 +21,7 @@ import libvirt
 
 from kanri.domain.errors import Conflict, KanriError, NotFound
 from kanri.domain.model import Bmc
+from kanri.domain.naming import normalize_bmc_url
 from kanri.drivers.base import BmcAuthFailed, BmcProtocolError, BmcUnreachable
 
 SHARED_KEY = "libvirt.connections"
@@ -81,6 +82,7 @@ class Connections:
         self._lock = threading.Lock()
 
     def _open(self, bmc: Bmc) -> libvirt.virConnect:
+        normalize_bmc_url(bmc.url)  # Invalid for what is no URI libvirt could use
         try:
             if bmc.username or bmc.password:
                 return libvirt.openAuth(bmc.url, _auth_callback(bmc), 0)

@@ -65,25 +65,8 @@ class LibvirtPartitions:
         info = conn.getInfo()  # [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]
         total_gib = int(info[1]) // 1024
         reserve = memory_reserve_gib(self.reserve_option)
-        nics: list[hostxml.HostPort] = []
-        for iface in _optional(conn.listAllInterfaces, "host interfaces"):
-            port = hostxml.nic_port(iface.XMLDesc(0))
-            if port is not None:
-                nics.append(port)
-        fcs: list[hostxml.HostPort] = []
-        fc_cap = libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_FC_HOST
-        for dev in _optional(lambda: conn.listAllDevices(fc_cap), "node devices"):
-            fc = hostxml.fc_host(dev.XMLDesc(0))
-            if fc is None:
-                continue
-            pci = None
-            if fc.parent.startswith("pci_"):
-                pci = hostxml.pci_address(conn.nodeDeviceLookupByName(fc.parent).XMLDesc(0))
-            port = hostxml.fc_port(fc, pci)
-            if port is not None:
-                fcs.append(port)
-        ports = sorted(nics, key=lambda p: p.id) + hostxml.number_fc_ports(fcs)
-        return HostFacts(name, int(info[2]), max(total_gib - reserve, 0), tuple(ports))
+        ports = host_ports(conn)
+        return HostFacts(name, int(info[2]), max(total_gib - reserve, 0), ports)
 
     def _domains(
         self, conn: libvirt.virConnect
@@ -272,6 +255,29 @@ class LibvirtPartitions:
 
     def close(self) -> None:
         self.connections.close()
+
+
+def host_ports(conn: libvirt.virConnect) -> tuple[hostxml.HostPort, ...]:
+    """The host's NIC ports (physical interfaces, by name), then its FC HBA ports
+    (fc0, fc1, ... by PCI address)."""
+    nics: list[hostxml.HostPort] = []
+    for iface in _optional(conn.listAllInterfaces, "host interfaces"):
+        port = hostxml.nic_port(iface.XMLDesc(0))
+        if port is not None:
+            nics.append(port)
+    fcs: list[hostxml.HostPort] = []
+    fc_cap = libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_FC_HOST
+    for dev in _optional(lambda: conn.listAllDevices(fc_cap), "node devices"):
+        fc = hostxml.fc_host(dev.XMLDesc(0))
+        if fc is None:
+            continue
+        pci = None
+        if fc.parent.startswith("pci_"):
+            pci = hostxml.pci_address(conn.nodeDeviceLookupByName(fc.parent).XMLDesc(0))
+        port = hostxml.fc_port(fc, pci)
+        if port is not None:
+            fcs.append(port)
+    return tuple(sorted(nics, key=lambda p: p.id) + hostxml.number_fc_ports(fcs))
 
 
 def _vhba_pools(spec: PartitionSpec) -> tuple[str, ...]:
