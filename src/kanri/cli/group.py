@@ -9,7 +9,7 @@ import typer
 from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.machine import OutputOpt
-from kanri.cli.output import Format, emit_json, out, show_rows, table
+from kanri.cli.output import Format, out, show_one, show_rows
 from kanri.cli.prompts import confirm_removal
 
 app = typer.Typer(
@@ -26,10 +26,7 @@ _COLUMNS = [
 
 
 def _show(group: dict[str, Any], output: Format, title: str | None = None) -> None:
-    if output is Format.JSON:
-        emit_json(group)
-    else:
-        table([group], _COLUMNS, title=title)
+    show_one(group, output, _COLUMNS, title)
 
 
 @app.command("add")

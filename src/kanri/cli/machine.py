@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from kanri.cli.client import resource_path
 from kanri.cli.context import api
-from kanri.cli.output import Format, emit_json, err, out, table
+from kanri.cli.output import Format, emit_json, err, out, show_one, table
 from kanri.cli.prompts import confirm_removal, read_password
 
 app = typer.Typer(
@@ -154,10 +154,7 @@ def rename(ctx: typer.Context, name: str, new_name: str) -> None:
 def refresh(ctx: typer.Context, name: str, output: OutputOpt = Format.TABLE) -> None:
     """Read a machine's inventory and health from its BMC again."""
     m = api(ctx).post(resource_path("machines", name, "refresh"))
-    if output is Format.JSON:
-        emit_json(m)
-    else:
-        table([m], _LIST_COLUMNS)
+    show_one(m, output, _LIST_COLUMNS)
 
 
 @app.command("remove")

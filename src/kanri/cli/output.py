@@ -68,6 +68,17 @@ def _cell(value: object) -> str:
     return f"[{style}]{text}[/]" if style else text.replace("[", r"\[")
 
 
+def show_one(
+    row: dict[str, Any], output: Format, columns: Sequence[Column], title: str | None = None
+) -> None:
+    """What a command that made or changed one thing prints: JSON for scripts, else a
+    one-row table."""
+    if output is Format.JSON:
+        emit_json(row)
+    else:
+        table([row], columns, title)
+
+
 def show_rows(
     rows: Sequence[dict[str, Any]],
     output: Format,

@@ -14,7 +14,7 @@ from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.errors import CliError, ExitCode
 from kanri.cli.machine import OutputOpt
-from kanri.cli.output import Format, emit_json, out, show_rows, table
+from kanri.cli.output import Format, emit_json, out, show_one, show_rows
 from kanri.cli.prompts import confirm_removal
 from kanri.domain.calendars import CalendarMode
 from kanri.domain.schedules import MissedPolicy
@@ -118,10 +118,7 @@ def add(
         "missed": missed.value,
     }
     added = api(ctx).post("/api/v1/schedules", body)
-    if output is Format.JSON:
-        emit_json(added)
-    else:
-        table([added], _COLUMNS, title="added schedule")
+    show_one(added, output, _COLUMNS, "added schedule")
 
 
 @app.command("list")
@@ -204,10 +201,7 @@ def _enable(*names: str) -> str:
 
 def _change(ctx: typer.Context, name: str, body: dict[str, Any], output: Format, said: str) -> None:
     changed = api(ctx).patch(resource_path("schedules", name), body)
-    if output is Format.JSON:
-        emit_json(changed)
-    else:
-        table([changed], _COLUMNS, title=said)
+    show_one(changed, output, _COLUMNS, said)
 
 
 @app.command("disable")
@@ -326,10 +320,7 @@ def calendar_add(
     """Add a calendar of exception days, from arguments and/or a file."""
     items = list(dates or []) + (_read_dates(file) if file else [])
     added = api(ctx).post("/api/v1/calendars", {"name": name, "dates": items})
-    if output is Format.JSON:
-        emit_json(added)
-    else:
-        table([added], _CALENDAR_COLUMNS, title="added calendar")
+    show_one(added, output, _CALENDAR_COLUMNS, "added calendar")
 
 
 @calendar_app.command("list")

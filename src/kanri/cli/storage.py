@@ -12,7 +12,7 @@ from kanri.cli.client import resource_path
 from kanri.cli.context import api
 from kanri.cli.errors import CliError
 from kanri.cli.machine import OutputOpt
-from kanri.cli.output import Format, emit_json, err, error, out, show_rows, table
+from kanri.cli.output import Format, emit_json, err, error, out, show_one, show_rows, table
 from kanri.cli.prompts import confirm_removal, read_password
 
 app = typer.Typer(
@@ -86,10 +86,7 @@ def add(
     }
     with err.status(f"checking {url}..."):
         added = api(ctx).post("/api/v1/storage", body)
-    if output is Format.JSON:
-        emit_json(added)
-    else:
-        table([added], _STORAGE_COLUMNS, title="registered storage system")
+    show_one(added, output, _STORAGE_COLUMNS, "registered storage system")
 
 
 @app.command("list")
